@@ -1,0 +1,51 @@
+/* modelfile.h - safetensors files: the model file and the checkpoint.
+ *
+ * Layout (https://github.com/huggingface/safetensors): u64 little-endian
+ * header length N; N bytes of JSON (padded with spaces to a multiple of 8):
+ *   {"__metadata__": {"k": "v", ...},
+ *    "<name>": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...}
+ * then the data buffer, F32 little-endian, tensors contiguous, no gaps and no
+ * trailing bytes. This module knows the format only; which tensors a model
+ * has is model.c's business.
+ */
+#ifndef MNIST_MODELFILE_H
+#define MNIST_MODELFILE_H
+
+#include <stdint.h>
+
+#include "mnist/error.h"
+
+#define MN_ST_MAX_DIMS 8
+#define MN_ST_MAX_NAME 128
+
+typedef struct {
+    char name[MN_ST_MAX_NAME];
+    int ndim;
+    int64_t shape[MN_ST_MAX_DIMS];
+    float *data; /* on write: caller's; on read: points into the file's buffer */
+} mn_st_tensor;
+
+typedef struct {
+    int n_tensors;
+    mn_st_tensor *tensors;
+    int n_meta;
+    char **meta_keys, **meta_vals;
+    void *blob; /* owned storage behind the tensors */
+} mn_safetensors;
+
+/* Writes atomically: to "<path>.tmp.<pid>", fsync, then rename over path, so
+ * a crash never leaves a half-written file at path. */
+int mn_st_write(const char *path, const mn_st_tensor *tensors, int n_tensors, const char *const *meta_keys,
+                const char *const *meta_vals, int n_meta, mn_err *e);
+
+/* Reads and validates like the reference loader: header length within the
+ * file and below 100 MB, valid JSON, dtype F32 only, shape product matches
+ * data_offsets, offsets contiguous from 0 covering the whole buffer, no
+ * trailing bytes, metadata string->string. Errors name the file. */
+int mn_st_read(const char *path, mn_safetensors *st, mn_err *e);
+void mn_st_free(mn_safetensors *st);
+
+const mn_st_tensor *mn_st_find(const mn_safetensors *st, const char *name);
+const char *mn_st_meta(const mn_safetensors *st, const char *key); /* NULL if absent */
+
+#endif
