@@ -1,0 +1,116 @@
+/* layer.h - the layer library.
+ *
+ * Each layer kind is a pair of plain functions in src/layers/<kind>.c,
+ *   mn_<kind>_forward(out, in, params..., sizes...)
+ *   mn_<kind>_backward(din, dparams..., dout, in/out, params..., sizes...)
+ * with every shape passed explicitly, plus a small table (mn_layer_ops) that
+ * lets the model drive any kind the same way. Activations are laid out
+ * N x C x H x W (batch first, then channels, rows, columns), row-major.
+ *
+ * Backward functions write (not accumulate) parameter gradients, because in
+ * a sequential model every parameter is used by exactly one layer per step.
+ * `din` may be NULL (first layer: nobody needs the gradient of the input).
+ */
+#ifndef MNIST_LAYER_H
+#define MNIST_LAYER_H
+
+#include <stddef.h>
+
+#include "mnist/error.h"
+#include "mnist/rng.h"
+
+/* ---- the plain functions -------------------------------------------- */
+
+/* Dense (PyTorch Linear): out[B,OC] = in[B,C] * W^T + b, W stored [OC, C]. */
+void mn_dense_forward(float *out, const float *in, const float *w, const float *b, int B, int C, int OC);
+void mn_dense_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w, int B,
+                       int C, int OC);
+
+/* ReLU: out = max(in, 0); backward passes dout where out > 0. */
+void mn_relu_forward(float *out, const float *in, size_t n);
+void mn_relu_backward(float *din, const float *dout, const float *out, size_t n);
+
+/* Logistic sigmoid; backward uses the output: din = dout * out * (1 - out). */
+void mn_sigmoid_forward(float *out, const float *in, size_t n);
+void mn_sigmoid_backward(float *din, const float *dout, const float *out, size_t n);
+
+/* Inverted dropout: in training each element is kept with probability
+ * 1 - rate and scaled by 1 / (1 - rate), so inference is the identity.
+ * mask[i] holds the factor applied (0 or 1/(1-rate)). */
+void mn_dropout_forward(float *out, float *mask, const float *in, size_t n, float rate, int training, mn_rng *rng);
+void mn_dropout_backward(float *din, const float *dout, const float *mask, size_t n);
+
+/* Softmax + cross-entropy, fused, from logits (log-sum-exp with the max
+ * subtracted, so large logits cannot overflow). Writes probabilities, returns
+ * the summed (not mean) loss over the batch; *correct (if non-NULL) gets the
+ * number of argmax hits. Backward: dlogits = (probs - onehot(label)) * scale,
+ * where scale is normally 1/B (the gradient of the mean loss). */
+double mn_softmax_xent_forward(float *probs, const float *logits, const int *labels, int B, int C, int *correct);
+void mn_softmax_xent_backward(float *dlogits, const float *probs, const int *labels, int B, int C, float scale);
+
+/* ---- the layer table -------------------------------------------------- */
+
+typedef enum { MN_FLATTEN, MN_DENSE, MN_RELU, MN_SIGMOID, MN_DROPOUT, MN_N_KINDS } mn_kind;
+
+/* Per-sample shape: channels, height, width. A flat vector of n is (n,1,1). */
+typedef struct {
+    int c, h, w;
+} mn_shape;
+
+static inline size_t mn_shape_size(mn_shape s) { return (size_t)s.c * (size_t)s.h * (size_t)s.w; }
+
+typedef struct mn_layer mn_layer;
+
+/* One parameter tensor of a layer, as PyTorch names and shapes it. */
+typedef struct {
+    const char *suffix; /* "weight" or "bias" */
+    int ndim;
+    int shape[4];
+    size_t offset; /* floats from the start of the layer's parameters */
+} mn_param_desc;
+
+typedef struct {
+    const char *token;      /* name in arch strings: "dense" */
+    const char *keras_name; /* in the summary: "Dense" */
+    const char *torch_name; /* torch.nn module: "Linear" */
+    /* Reads "dense:128" style arguments (args is what follows the first ':',
+     * or NULL), stores hyperparameters in l. */
+    int (*parse)(mn_layer *l, const char *args, mn_err *e);
+    /* Computes l->out and l->n_params from l->in; fails on impossible shapes. */
+    int (*setup)(mn_layer *l, mn_err *e);
+    /* Writes the canonical arch token, e.g. "dense:128". */
+    void (*describe)(const mn_layer *l, char *buf, size_t len);
+    /* Floats of per-sample scratch the layer keeps between forward and
+     * backward (dropout mask, ...); 0 if none. */
+    size_t (*aux_size)(const mn_layer *l);
+    /* PyTorch tensors of the layer's parameters; returns how many (0..4). */
+    int (*params)(const mn_layer *l, mn_param_desc *out);
+    /* Keras defaults: Glorot-uniform weights, zero biases. May be NULL. */
+    void (*init)(const mn_layer *l, float *params, mn_rng *rng);
+    void (*forward)(mn_layer *l, float *out, const float *in, const float *params, int B, int training, mn_rng *rng);
+    void (*backward)(mn_layer *l, float *din, float *dparams, const float *dout, const float *in, const float *out,
+                     const float *params, int B);
+} mn_layer_ops;
+
+struct mn_layer {
+    mn_kind kind;
+    const mn_layer_ops *ops;
+    mn_shape in, out;
+    int units;       /* dense: output features */
+    float rate;      /* dropout: fraction dropped */
+    int module;      /* index in the equivalent torch.nn.Sequential */
+    size_t n_params; /* floats */
+    size_t param_off;/* offset into the model's parameter buffer */
+    float *aux;      /* per-layer scratch (max_batch * aux_size floats) */
+};
+
+extern const mn_layer_ops mn_flatten_ops, mn_dense_ops, mn_relu_ops, mn_sigmoid_ops, mn_dropout_ops;
+
+/* The table for a kind, or the kind for an arch token (-1 if unknown). */
+const mn_layer_ops *mn_layer_ops_of(mn_kind k);
+int mn_layer_kind_of(const char *token, size_t len);
+
+/* Glorot-uniform: U(-l, l) with l = sqrt(6 / (fan_in + fan_out)). */
+void mn_glorot_uniform(float *w, size_t n, int fan_in, int fan_out, mn_rng *rng);
+
+#endif

@@ -1,0 +1,92 @@
+/* model.h - a sequential model of layers, built from an architecture string.
+ *
+ * Architecture strings are comma-separated layer tokens, e.g.
+ *   "dense:128,relu,dropout:0.2,dense:10"
+ * or a preset name: mlp (the default), wide, 3b1b. A Flatten is inserted
+ * wherever a dense layer meets a non-flat input (so at the input for the
+ * presets), as Keras tutorials start with Flatten(input_shape=(28, 28)).
+ * The last layer's outputs are logits; softmax and cross-entropy are fused
+ * into the loss (a trailing "softmax" token is accepted and means just that).
+ *
+ * Memory: all parameters live in one contiguous buffer (params), their
+ * gradients in a second of the same size (grads); activations and their
+ * gradients are allocated once for max_batch samples. Nothing in
+ * forward/backward allocates.
+ */
+#ifndef MNIST_MODEL_H
+#define MNIST_MODEL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mnist/error.h"
+#include "mnist/layer.h"
+#include "mnist/modelfile.h"
+#include "mnist/rng.h"
+
+#define MN_MAX_LAYERS 64
+#define MN_ARCH_MAX 1024
+
+typedef struct {
+    int n_layers;
+    mn_layer layers[MN_MAX_LAYERS];
+    mn_shape input_shape;  /* per-sample input shape, e.g. (1, 28, 28) */
+    int n_classes;         /* outputs of the last layer */
+    char arch[MN_ARCH_MAX];/* canonical architecture string */
+    char name[32];         /* preset name, or "custom" */
+
+    size_t n_params;
+    float *params, *grads;
+
+    int max_batch;
+    float **act;   /* act[i]: output of layer i, [max_batch x out size]; act[-1] is the input */
+    float **dact;  /* dact[i]: gradient of the loss w.r.t. act[i] */
+    float *input;  /* [max_batch x input size] */
+    float *probs;  /* [max_batch x n_classes] */
+    int *labels;   /* [max_batch] */
+    mn_rng rng;    /* dropout masks */
+    mn_safetensors file; /* metadata of the file it was loaded from, if any */
+} mn_model;
+
+/* Expands a preset name to its architecture string (or returns arch). */
+const char *mn_arch_expand(const char *arch);
+
+/* Parses arch for the given input shape, computes all shapes and parameter
+ * offsets. Does not allocate buffers. The last layer must produce exactly
+ * n_classes outputs. */
+int mn_model_build(mn_model *m, const char *arch, mn_shape input, int n_classes, mn_err *e);
+
+/* Allocates parameters, gradients and activations for batches of up to
+ * max_batch samples. */
+int mn_model_alloc(mn_model *m, int max_batch, mn_err *e);
+
+/* Keras initialisation from a seed: Glorot-uniform weights, zero biases. */
+void mn_model_init(mn_model *m, uint64_t seed);
+
+void mn_model_free(mn_model *m);
+
+/* Forward pass on m->input[0..B). Returns the summed loss over the batch
+ * (labels from m->labels) and sets *correct; m->probs holds the softmax. */
+double mn_model_forward(mn_model *m, int B, int training, int *correct);
+
+/* Backward pass after a training forward: fills m->grads with the gradient
+ * of the mean loss over the B samples. */
+void mn_model_backward(mn_model *m, int B);
+
+/* Prints a Keras-style summary table. */
+void mn_model_summary(const mn_model *m, FILE *f);
+
+/* Saves to a safetensors file with PyTorch's nn.Sequential names, plus
+ * metadata pairs (arch, input shape and format are added here). */
+int mn_model_save(const mn_model *m, const char *path, const char *const *keys, const char *const *vals, int n_meta,
+                  mn_err *e);
+
+/* Loads a model file: rebuilds the architecture from its metadata, checks
+ * that the tensors are exactly the architecture's (names and shapes), and
+ * allocates for max_batch. */
+int mn_model_load(mn_model *m, const char *path, int max_batch, mn_err *e);
+
+/* Metadata value of a loaded model file (NULL if absent); kept after load. */
+const char *mn_model_meta(const mn_model *m, const char *key);
+
+#endif

@@ -1,0 +1,46 @@
+/* optim.h - optimizers over one flat parameter buffer, with Keras semantics.
+ *
+ *   SGD      v = momentum*v - lr*g;  p += v            (momentum 0: p -= lr*g)
+ *            Nesterov: p += momentum*v - lr*g
+ *   RMSprop  s = rho*s + (1-rho)*g^2;  p -= lr*g / (sqrt(s) + eps)
+ *   Adam     m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2;
+ *            p -= lr*sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)
+ *
+ * eps is 1e-7 as in Keras. The state (m, v) is two more buffers the size of
+ * the parameters, so a step is a single loop and a checkpoint is a write.
+ */
+#ifndef MNIST_OPTIM_H
+#define MNIST_OPTIM_H
+
+#include <stddef.h>
+
+#include "mnist/error.h"
+
+typedef enum { MN_SGD, MN_RMSPROP, MN_ADAM } mn_optim_kind;
+
+typedef struct {
+    mn_optim_kind kind;
+    float lr;
+    float momentum; /* SGD */
+    int nesterov;   /* SGD */
+    float rho;      /* RMSprop, 0.9 */
+    float beta1, beta2; /* Adam, 0.9 / 0.999 */
+    float eps;      /* 1e-7 */
+    long step;      /* steps taken */
+    size_t n;
+    float *m, *v;   /* state: SGD velocity in m; RMSprop mean square in v */
+} mn_optim;
+
+/* Name <-> kind: "sgd", "rmsprop", "adam". Returns -1 for unknown names. */
+int mn_optim_kind_of(const char *name);
+const char *mn_optim_name(mn_optim_kind k);
+/* Keras's default learning rate: 0.01 for SGD, 0.001 otherwise. */
+float mn_optim_default_lr(mn_optim_kind k);
+
+/* Sets Keras defaults for kind with learning rate lr and allocates state for
+ * n parameters. Adjust momentum/nesterov/... after this. */
+int mn_optim_init(mn_optim *o, mn_optim_kind kind, float lr, size_t n, mn_err *e);
+void mn_optim_step(mn_optim *o, float *params, const float *grads);
+void mn_optim_free(mn_optim *o);
+
+#endif

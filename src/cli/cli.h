@@ -1,0 +1,42 @@
+/* cli.h - what the command files share: option parsing and error exits.
+ *
+ * Exit codes: 0 success, 1 a data or file error (one line on stderr:
+ * "mnist: <file>: <problem>"), 2 a usage error (bad flag or value). */
+#ifndef MNIST_CLI_H
+#define MNIST_CLI_H
+
+#include <stdint.h>
+
+#include "mnist/error.h"
+
+#define EXIT_USAGE 2
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
+
+/* Prints "mnist <cmd>: <message>" and a hint to stderr; returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Prints "mnist: <e->msg>"; returns 1. */
+int cli_fail(const mn_err *e);
+
+/* If argv[*i] is "--name VALUE" or "--name=VALUE", stores VALUE in *val,
+ * advances *i past it and returns 1; returns -1 if the value is missing
+ * (after printing a usage error), 0 if argv[*i] is another option. */
+int cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val);
+
+/* Strict number parsing with a range; on failure prints a usage error naming
+ * the flag and returns -1. */
+int cli_int(const char *cmd, const char *flag, const char *s, long lo, long hi, long *out);
+int cli_float(const char *cmd, const char *flag, const char *s, double lo, double hi, double *out);
+int cli_u64(const char *cmd, const char *flag, const char *s, uint64_t *out);
+
+/* The data directory: --data if given, else $MNIST_DATA, else data/mnist. */
+const char *cli_data_dir(const char *flag_value);
+
+#endif

@@ -1,0 +1,37 @@
+/* cmd_summary.c - `mnist summary`: the layer table of an architecture. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "mnist/model.h"
+
+static const char help[] =
+    "Usage: mnist summary [--arch ARCH]\n"
+    "\n"
+    "Prints the layers, output shapes and parameter counts of a model (for 28x28 inputs, 10 classes).\n"
+    "\n"
+    "  --arch ARCH   a preset (mlp, wide, 3b1b) or layers such as \"dense:128,relu,dropout:0.2,dense:10\"\n"
+    "                (default: mlp)\n";
+
+int cmd_summary(int argc, char **argv)
+{
+    const char *arch = "mlp", *v;
+    for (int i = 1; i < argc; i++) {
+        int r;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(help, stdout);
+            return 0;
+        }
+        if ((r = cli_opt("summary", argc, argv, &i, "--arch", &v))) {
+            if (r < 0) return EXIT_USAGE;
+            arch = v;
+            continue;
+        }
+        return cli_usage_error("summary", "unknown option '%s'", argv[i]);
+    }
+    mn_model m;
+    mn_err e;
+    if (mn_model_build(&m, arch, (mn_shape){1, 28, 28}, 10, &e)) return cli_usage_error("summary", "%s", e.msg);
+    mn_model_summary(&m, stdout);
+    return 0;
+}

@@ -1,0 +1,56 @@
+/* dropout.c - inverted dropout (Keras Dropout, PyTorch Dropout). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mnist/layer.h"
+#include "layer_common.h"
+
+void mn_dropout_forward(float *out, float *mask, const float *in, size_t n, float rate, int training, mn_rng *rng)
+{
+    if (!training || rate <= 0.0f) {
+        if (out != in) memcpy(out, in, n * sizeof *out);
+        for (size_t i = 0; i < n && mask; i++) mask[i] = 1.0f;
+        return;
+    }
+    float scale = 1.0f / (1.0f - rate);
+    for (size_t i = 0; i < n; i++) {
+        mask[i] = mn_rng_uniform(rng) >= rate ? scale : 0.0f;
+        out[i] = in[i] * mask[i];
+    }
+}
+
+void mn_dropout_backward(float *din, const float *dout, const float *mask, size_t n)
+{
+    for (size_t i = 0; i < n; i++) din[i] = dout[i] * mask[i];
+}
+
+static int parse(mn_layer *l, const char *args, mn_err *e)
+{
+    char *end;
+    double v = args ? strtod(args, &end) : -1;
+    if (!args || end == args || *end || !(v >= 0.0 && v < 1.0))
+        return mn_fail(e, "dropout needs a rate in [0, 1), e.g. dropout:0.2");
+    l->rate = (float)v;
+    return 0;
+}
+
+static void describe(const mn_layer *l, char *buf, size_t len) { snprintf(buf, len, "dropout:%g", (double)l->rate); }
+
+static size_t aux(const mn_layer *l) { return mn_shape_size(l->in); }
+
+static void forward(mn_layer *l, float *out, const float *in, const float *p, int B, int training, mn_rng *rng)
+{
+    (void)p;
+    mn_dropout_forward(out, l->aux, in, (size_t)B * mn_shape_size(l->in), l->rate, training, rng);
+}
+
+static void backward(mn_layer *l, float *din, float *dp, const float *dout, const float *in, const float *out,
+                     const float *p, int B)
+{
+    (void)dp, (void)in, (void)out, (void)p;
+    if (din) mn_dropout_backward(din, dout, l->aux, (size_t)B * mn_shape_size(l->in));
+}
+
+const mn_layer_ops mn_dropout_ops = {"dropout", "Dropout", "Dropout", parse, mn_setup_same_shape, describe, aux,
+                                     mn_no_params, NULL, forward, backward};

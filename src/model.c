@@ -1,0 +1,350 @@
+/* model.c - a sequential model: architecture strings, buffers, passes, files. */
+#define _POSIX_C_SOURCE 200809L
+#include "mnist/model.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mnist/modelfile.h"
+
+static const struct {
+    const char *name, *arch;
+} presets[] = {
+    {"mlp", "dense:128,relu,dropout:0.2,dense:10"},
+    {"wide", "dense:512,relu,dense:10"},
+    {"3b1b", "dense:16,sigmoid,dense:16,sigmoid,dense:10"},
+};
+
+const char *mn_arch_expand(const char *arch)
+{
+    for (size_t i = 0; i < sizeof presets / sizeof *presets; i++)
+        if (strcmp(arch, presets[i].name) == 0) return presets[i].arch;
+    return arch;
+}
+
+static const char *preset_name(const char *arch)
+{
+    for (size_t i = 0; i < sizeof presets / sizeof *presets; i++)
+        if (strcmp(arch, presets[i].name) == 0 || strcmp(arch, presets[i].arch) == 0) return presets[i].name;
+    return "custom";
+}
+
+/* Appends a layer of kind k with input shape `in`; args as in the arch string. */
+static int add_layer(mn_model *m, mn_kind k, const char *args, mn_shape in, mn_err *e)
+{
+    if (m->n_layers == MN_MAX_LAYERS) return mn_fail(e, "architecture has more than %d layers", MN_MAX_LAYERS);
+    mn_layer *l = &m->layers[m->n_layers];
+    memset(l, 0, sizeof *l);
+    l->kind = k;
+    l->ops = mn_layer_ops_of(k);
+    l->in = in;
+    l->module = m->n_layers;
+    if (l->ops->parse(l, args, e) || l->ops->setup(l, e)) return -1;
+    l->param_off = m->n_params;
+    m->n_params += l->n_params;
+    m->n_layers++;
+    return 0;
+}
+
+int mn_model_build(mn_model *m, const char *arch, mn_shape input, int n_classes, mn_err *e)
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->name, sizeof m->name, "%s", preset_name(arch));
+    const char *spec = mn_arch_expand(arch);
+    if (strlen(spec) >= MN_ARCH_MAX) return mn_fail(e, "architecture string too long");
+    char buf[MN_ARCH_MAX];
+    strcpy(buf, spec);
+
+    mn_shape shape = input;
+    int saw_softmax = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*tok)) tok++;
+        char *end = tok + strlen(tok);
+        while (end > tok && isspace((unsigned char)end[-1])) *--end = '\0';
+        if (saw_softmax) return mn_fail(e, "architecture '%s': softmax must be the last layer", spec);
+        char *colon = strchr(tok, ':');
+        size_t len = colon ? (size_t)(colon - tok) : strlen(tok);
+        if (len == 7 && strncmp(tok, "softmax", 7) == 0 && !colon) {
+            saw_softmax = 1;
+            continue;
+        }
+        int k = mn_layer_kind_of(tok, len);
+        if (k < 0)
+            return mn_fail(e, "architecture '%s': unknown layer '%.*s' (known: flatten, dense:N, relu, sigmoid, dropout:R, softmax)",
+                           spec, (int)len, tok);
+        if (k == MN_DENSE && (shape.h != 1 || shape.w != 1)) {
+            if (add_layer(m, MN_FLATTEN, NULL, shape, e)) return -1;
+            shape = m->layers[m->n_layers - 1].out;
+        }
+        if (add_layer(m, (mn_kind)k, colon ? colon + 1 : NULL, shape, e)) {
+            char inner[sizeof e->msg];
+            snprintf(inner, sizeof inner, "%s", e->msg);
+            return mn_fail(e, "architecture '%s': %s", spec, inner);
+        }
+        shape = m->layers[m->n_layers - 1].out;
+    }
+    if (m->n_layers == 0) return mn_fail(e, "architecture '%s' has no layers", spec);
+    if (mn_shape_size(shape) != (size_t)n_classes || shape.h != 1 || shape.w != 1)
+        return mn_fail(e, "architecture '%s' ends with %zu outputs; the data has %d classes (end with dense:%d)", spec,
+                       mn_shape_size(shape), n_classes, n_classes);
+    if (m->n_params > (size_t)1 << 28) return mn_fail(e, "architecture '%s' has too many parameters (%zu)", spec, m->n_params);
+    m->input_shape = input;
+    m->n_classes = n_classes;
+    /* the canonical string: every layer, including inserted flattens */
+    size_t used = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        char tok[64];
+        m->layers[i].ops->describe(&m->layers[i], tok, sizeof tok);
+        used += (size_t)snprintf(m->arch + used, sizeof m->arch - used, "%s%s", i ? "," : "", tok);
+        if (used >= sizeof m->arch) return mn_fail(e, "architecture string too long");
+    }
+    return 0;
+}
+
+int mn_model_alloc(mn_model *m, int max_batch, mn_err *e)
+{
+    if (max_batch < 1) return mn_fail(e, "batch size must be at least 1");
+    size_t in_size = mn_shape_size(m->input_shape), total = in_size;
+    for (int i = 0; i < m->n_layers; i++) {
+        const mn_layer *l = &m->layers[i];
+        total += 2 * mn_shape_size(l->out) + l->ops->aux_size(l);
+    }
+    if ((double)total * max_batch * sizeof(float) > 8e9)
+        return mn_fail(e, "batch size %d needs more than 8 GB of activations", max_batch);
+    size_t B = (size_t)max_batch;
+    m->max_batch = max_batch;
+    m->params = calloc(m->n_params ? m->n_params : 1, sizeof(float));
+    m->grads = calloc(m->n_params ? m->n_params : 1, sizeof(float));
+    m->act = calloc((size_t)m->n_layers, sizeof(float *));
+    m->dact = calloc((size_t)m->n_layers, sizeof(float *));
+    m->input = calloc(B * in_size, sizeof(float));
+    m->probs = calloc(B * (size_t)m->n_classes, sizeof(float));
+    m->labels = calloc(B, sizeof(int));
+    int ok = m->params && m->grads && m->act && m->dact && m->input && m->probs && m->labels;
+    for (int i = 0; ok && i < m->n_layers; i++) {
+        mn_layer *l = &m->layers[i];
+        size_t n = B * mn_shape_size(l->out), aux = B * l->ops->aux_size(l);
+        m->act[i] = calloc(n, sizeof(float));
+        m->dact[i] = calloc(n, sizeof(float));
+        l->aux = aux ? calloc(aux, sizeof(float)) : NULL;
+        ok = m->act[i] && m->dact[i] && (!aux || l->aux);
+    }
+    if (!ok) {
+        mn_model_free(m);
+        return mn_fail(e, "out of memory allocating the model for batch size %d", max_batch);
+    }
+    return 0;
+}
+
+void mn_model_init(mn_model *m, uint64_t seed)
+{
+    mn_rng init;
+    mn_rng_seed(&init, seed);
+    /* dropout draws from its own stream, so changing the architecture's
+     * initialisation never shifts the masks and vice versa */
+    mn_rng_seed(&m->rng, seed ^ 0xD50F0D50F0D50F0Dull);
+    for (int i = 0; i < m->n_layers; i++) {
+        const mn_layer *l = &m->layers[i];
+        if (l->ops->init) l->ops->init(l, m->params + l->param_off, &init);
+    }
+}
+
+void mn_model_free(mn_model *m)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        if (m->act) free(m->act[i]);
+        if (m->dact) free(m->dact[i]);
+        free(m->layers[i].aux);
+        m->layers[i].aux = NULL;
+    }
+    free(m->act);
+    free(m->dact);
+    free(m->params);
+    free(m->grads);
+    free(m->input);
+    free(m->probs);
+    free(m->labels);
+    m->act = m->dact = NULL;
+    m->params = m->grads = m->input = m->probs = NULL;
+    m->labels = NULL;
+    mn_st_free(&m->file);
+}
+
+double mn_model_forward(mn_model *m, int B, int training, int *correct)
+{
+    const float *in = m->input;
+    for (int i = 0; i < m->n_layers; i++) {
+        mn_layer *l = &m->layers[i];
+        l->ops->forward(l, m->act[i], in, m->params + l->param_off, B, training, &m->rng);
+        in = m->act[i];
+    }
+    return mn_softmax_xent_forward(m->probs, in, m->labels, B, m->n_classes, correct);
+}
+
+void mn_model_backward(mn_model *m, int B)
+{
+    int L = m->n_layers;
+    mn_softmax_xent_backward(m->dact[L - 1], m->probs, m->labels, B, m->n_classes, 1.0f / (float)B);
+    for (int i = L - 1; i >= 0; i--) {
+        mn_layer *l = &m->layers[i];
+        const float *in = i ? m->act[i - 1] : m->input;
+        float *din = i ? m->dact[i - 1] : NULL;
+        l->ops->backward(l, din, m->grads + l->param_off, m->dact[i], in, m->act[i], m->params + l->param_off, B);
+    }
+}
+
+/* "(None, 128)" or "(None, 32, 26, 26)" as Keras prints output shapes. */
+static void shape_str(mn_shape s, char *buf, size_t len)
+{
+    if (s.h == 1 && s.w == 1)
+        snprintf(buf, len, "(None, %d)", s.c);
+    else
+        snprintf(buf, len, "(None, %d, %d, %d)", s.c, s.h, s.w);
+}
+
+/* 101770 -> "101,770" */
+static void thousands(size_t v, char *buf, size_t len)
+{
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%zu", v), o = 0;
+    for (int i = 0; i < n && (size_t)o + 2 < len; i++) {
+        if (i && (n - i) % 3 == 0) buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+}
+
+void mn_model_summary(const mn_model *m, FILE *f)
+{
+    const char *rule = "_________________________________________________________________";
+    const char *dbl = "=================================================================";
+    fprintf(f, "Model: \"%s\"\n%s\n %-28s%-26sParam #\n%s\n", m->name, rule, "Layer (type)", "Output Shape", dbl);
+    int seen[MN_N_KINDS] = {0};
+    for (int i = 0; i < m->n_layers; i++) {
+        const mn_layer *l = &m->layers[i];
+        char label[64], shape[48], count[32];
+        int n = seen[l->kind]++;
+        if (n)
+            snprintf(label, sizeof label, "%s_%d (%s)", l->ops->token, n, l->ops->keras_name);
+        else
+            snprintf(label, sizeof label, "%s (%s)", l->ops->token, l->ops->keras_name);
+        shape_str(l->out, shape, sizeof shape);
+        thousands(l->n_params, count, sizeof count);
+        fprintf(f, " %-28s%-26s%s\n", label, shape, count);
+        if (i + 1 < m->n_layers) fprintf(f, "\n");
+    }
+    char total[32];
+    thousands(m->n_params, total, sizeof total);
+    fprintf(f, "%s\nTotal params: %s\nTrainable params: %s\nNon-trainable params: 0\n%s\n", dbl, total, total, rule);
+}
+
+/* The PyTorch state-dict entries of layer l, named "<module>.<suffix>". */
+static int layer_tensors(const mn_model *m, const mn_layer *l, mn_st_tensor *t, float *base)
+{
+    mn_param_desc d[4];
+    int n = l->ops->params(l, d);
+    (void)m;
+    for (int j = 0; j < n; j++) {
+        memset(&t[j], 0, sizeof t[j]);
+        snprintf(t[j].name, sizeof t[j].name, "%d.%s", l->module, d[j].suffix);
+        t[j].ndim = d[j].ndim;
+        for (int k = 0; k < d[j].ndim; k++) t[j].shape[k] = d[j].shape[k];
+        t[j].data = base + l->param_off + d[j].offset;
+    }
+    return n;
+}
+
+static int count_tensors(const mn_model *m)
+{
+    int n = 0;
+    mn_param_desc d[4];
+    for (int i = 0; i < m->n_layers; i++) n += m->layers[i].ops->params(&m->layers[i], d);
+    return n;
+}
+
+int mn_model_save(const mn_model *m, const char *path, const char *const *keys, const char *const *vals, int n_meta,
+                  mn_err *e)
+{
+    int nt = count_tensors(m);
+    mn_st_tensor *t = calloc((size_t)(nt ? nt : 1), sizeof *t);
+    const char **k = calloc((size_t)n_meta + 4, sizeof *k), **v = calloc((size_t)n_meta + 4, sizeof *v);
+    if (!t || !k || !v) {
+        free(t), free(k), free(v);
+        return mn_fail(e, "%s: out of memory", path);
+    }
+    int j = 0;
+    for (int i = 0; i < m->n_layers; i++) j += layer_tensors(m, &m->layers[i], t + j, m->params);
+    char shape[64], classes[16];
+    snprintf(shape, sizeof shape, "%d,%d,%d", m->input_shape.c, m->input_shape.h, m->input_shape.w);
+    snprintf(classes, sizeof classes, "%d", m->n_classes);
+    int nm = 0;
+    k[nm] = "format", v[nm++] = "pt";
+    k[nm] = "arch", v[nm++] = m->arch;
+    k[nm] = "input_shape", v[nm++] = shape;
+    k[nm] = "classes", v[nm++] = classes;
+    for (int i = 0; i < n_meta; i++) k[nm] = keys[i], v[nm++] = vals[i];
+    int rc = mn_st_write(path, t, nt, k, v, nm, e);
+    free(t), free(k), free(v);
+    return rc;
+}
+
+int mn_model_load(mn_model *m, const char *path, int max_batch, mn_err *e)
+{
+    mn_safetensors st;
+    memset(m, 0, sizeof *m);
+    if (mn_st_read(path, &st, e)) return -1;
+    const char *arch = mn_st_meta(&st, "arch"), *shape = mn_st_meta(&st, "input_shape"),
+               *classes = mn_st_meta(&st, "classes");
+    mn_shape in;
+    int nc;
+    if (!arch || !shape || !classes) {
+        mn_st_free(&st);
+        return mn_fail(e, "%s: not an mnist model file (metadata lacks arch, input_shape or classes)", path);
+    }
+    if (sscanf(shape, "%d,%d,%d", &in.c, &in.h, &in.w) != 3 || in.c < 1 || in.h < 1 || in.w < 1 ||
+        (double)in.c * in.h * in.w > 1e8 || sscanf(classes, "%d", &nc) != 1 || nc < 2 || nc > 100000) {
+        mn_st_free(&st);
+        return mn_fail(e, "%s: bad input_shape '%s' or classes '%s' in metadata", path, shape, classes);
+    }
+    if (mn_model_build(m, arch, in, nc, e)) {
+        char inner[sizeof e->msg];
+        snprintf(inner, sizeof inner, "%s", e->msg);
+        mn_st_free(&st);
+        return mn_fail(e, "%s: %s", path, inner);
+    }
+    if (mn_model_alloc(m, max_batch, e)) {
+        mn_st_free(&st);
+        return -1;
+    }
+    int nt = count_tensors(m);
+    if (nt != st.n_tensors) {
+        mn_st_free(&st);
+        mn_model_free(m);
+        return mn_fail(e, "%s: has %d tensors, architecture '%s' needs %d", path, st.n_tensors, arch, nt);
+    }
+    mn_st_tensor want[4];
+    for (int i = 0; i < m->n_layers; i++) {
+        int n = layer_tensors(m, &m->layers[i], want, m->params);
+        for (int j = 0; j < n; j++) {
+            const mn_st_tensor *got = mn_st_find(&st, want[j].name);
+            int same = got && got->ndim == want[j].ndim;
+            for (int k = 0; same && k < got->ndim; k++) same = got->shape[k] == want[j].shape[k];
+            if (!same) {
+                int rc = mn_fail(e, "%s: tensor '%s' is %s for architecture '%s'", path, want[j].name,
+                                 got ? "the wrong shape" : "missing", m->arch);
+                mn_st_free(&st);
+                mn_model_free(m);
+                return rc;
+            }
+            size_t count = 1;
+            for (int k = 0; k < got->ndim; k++) count *= (size_t)got->shape[k];
+            memcpy(want[j].data, got->data, count * sizeof(float));
+        }
+    }
+    m->file = st;
+    return 0;
+}
+
+const char *mn_model_meta(const mn_model *m, const char *key) { return mn_st_meta(&m->file, key); }

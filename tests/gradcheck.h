@@ -1,0 +1,39 @@
+/* gradcheck.h - numerical gradient checking shared by the layer tests.
+ *
+ * For a function f(x) -> scalar we compare an analytic gradient g with the
+ * central difference (f(x+h) - f(x-h)) / 2h, element by element. Layers
+ * compute in float, so h and the tolerance are sized for float rounding. */
+#ifndef MNIST_GRADCHECK_H
+#define MNIST_GRADCHECK_H
+
+#include <math.h>
+#include <stddef.h>
+
+#include "test.h"
+
+typedef double (*gc_fn)(void *ctx);
+
+/* Perturbs each x[i] by +-h, evaluates f, and checks against g[i]. Returns
+ * the worst relative error seen. */
+static double gradcheck(const char *what, float *x, const float *g, size_t n, gc_fn f, void *ctx, float h)
+{
+    double worst = 0.0;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        float save = x[i];
+        x[i] = save + h;
+        double fp = f(ctx);
+        x[i] = save - h;
+        double fm = f(ctx);
+        x[i] = save;
+        double num = (fp - fm) / (2.0 * (double)h), ana = g[i];
+        double err = fabs(num - ana) / fmax(1e-2, fabs(num) + fabs(ana));
+        if (err > worst) worst = err;
+        if (err > 2e-2 && bad++ < 5)
+            fprintf(stderr, "%s[%zu]: analytic %.6g numeric %.6g (rel err %.3g)\n", what, i, ana, num, err);
+    }
+    CHECK_MSG(bad == 0, "%s: %d of %zu gradients off (worst rel err %.3g)", what, bad, n, worst);
+    return worst;
+}
+
+#endif
