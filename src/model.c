@@ -1,5 +1,4 @@
 /* model.c - a sequential model: architecture strings, buffers, passes, files. */
-#define _POSIX_C_SOURCE 200809L
 #include "mnist/model.h"
 
 #include <ctype.h>
@@ -58,11 +57,13 @@ int mn_model_build(mn_model *m, const char *arch, mn_shape input, int n_classes,
 
     mn_shape shape = input;
     int saw_softmax = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    for (char *tok = buf, *next; tok; tok = next) {
+        next = strchr(tok, ',');
+        if (next) *next++ = '\0';
         while (isspace((unsigned char)*tok)) tok++;
         char *end = tok + strlen(tok);
         while (end > tok && isspace((unsigned char)end[-1])) *--end = '\0';
+        if (!*tok) return mn_fail(e, "architecture '%s' has an empty layer (two commas?)", spec);
         if (saw_softmax) return mn_fail(e, "architecture '%s': softmax must be the last layer", spec);
         char *colon = strchr(tok, ':');
         size_t len = colon ? (size_t)(colon - tok) : strlen(tok);

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# End-to-end tests of the `mnist` binary on a small synthetic data set this
+# test writes itself: usage errors, training, evaluation, reload, model files,
+# determinism. Usage: cli.sh MNIST SOURCE_DIR WORK_DIR GEN_SYNTHETIC
+set -u
+MNIST=$1 SRC=$2 WORK=$3 GEN=$4
+rm -rf "$WORK" && mkdir -p "$WORK/data" && cd "$WORK" || exit 1
+unset MNIST_DATA
+pass=0 fail=0
+ok()  { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
+
+# expect CODE CMD... : runs CMD, keeps stdout in out.txt and stderr in err.txt
+expect() {
+  local want=$1; shift
+  "$@" >out.txt 2>err.txt; local got=$?
+  if [ "$got" = "$want" ]; then ok; else bad "exit $got, wanted $want: $*"; cat err.txt >&2; fi
+}
+one_line_err() { [ "$(wc -l <err.txt)" -eq 1 ] && grep -q "^mnist: " err.txt; }
+
+# --- usage --------------------------------------------------------------
+expect 2 "$MNIST"
+expect 0 "$MNIST" --help;            check "help lists train" grep -q "train" out.txt
+expect 0 "$MNIST" --version;         check "version" grep -qE '^mnist [0-9]+\.[0-9]+' out.txt
+expect 2 "$MNIST" frobnicate
+for cmd in train eval summary; do
+  expect 0 "$MNIST" $cmd --help;     check "$cmd --help" grep -q "Usage: mnist $cmd" out.txt
+done
+expect 2 "$MNIST" train --bogus
+expect 2 "$MNIST" train --epochs
+expect 2 "$MNIST" train --epochs abc
+expect 2 "$MNIST" train --epochs -1
+expect 2 "$MNIST" train --batch-size 0
+expect 2 "$MNIST" train --batch-size 1000000000
+expect 2 "$MNIST" train --lr -3
+expect 2 "$MNIST" train --optimizer adagrad
+expect 2 "$MNIST" train --arch "dense:999999999"
+expect 2 "$MNIST" train --arch "dense:128,warp,dense:10"
+expect 2 "$MNIST" train --validation-split 1.5
+expect 2 "$MNIST" train --momentum 0.9
+expect 2 "$MNIST" eval
+expect 2 "$MNIST" eval --json
+expect 0 "$MNIST" summary;               check "mlp params" grep -q "Total params: 101,770" out.txt
+expect 0 "$MNIST" summary --arch wide;   check "wide params" grep -q "Total params: 407,050" out.txt
+
+# --- data errors: one line naming the file, exit 1, no model written ------
+expect 1 "$MNIST" train --data "$WORK/nowhere" --output never.bin
+check "missing data: one line" one_line_err
+check "missing data: names the file" grep -q "nowhere/train-images" err.txt
+check "no model after failure" test ! -e never.bin
+printf 'garbage' >"$WORK/data/train-images-idx3-ubyte"
+printf 'garbage' >"$WORK/data/train-labels-idx1-ubyte"
+expect 1 "$MNIST" train --data "$WORK/data" --output never.bin
+check "bad idx: one line" one_line_err
+check "bad idx: names the file" grep -q "train-" err.txt
+rm -f "$WORK"/data/*
+
+# --- train, eval, reload ---------------------------------------------------
+"$GEN" "$WORK/data" 3000 500 11 || { echo "FAIL: gen_synthetic" >&2; exit 1; }
+expect 0 "$MNIST" train --epochs 2 --data "$WORK/data" --output m1.bin --seed 3
+cp out.txt train1.txt
+check "epoch header" grep -q "^Epoch 1/2" train1.txt
+check "keras line" grep -qE '^94/94 \[=+\] - [0-9]+s [0-9]+[mu]?s/step - loss: [0-9.]+ - accuracy: [0-9.]+$' train1.txt
+check "model file" test -s m1.bin
+acc=$(sed -n 's/^test loss: \([0-9.]*\) - test accuracy: \([0-9.]*\)$/\2/p' train1.txt)
+loss=$(sed -n 's/^test loss: \([0-9.]*\) - test accuracy: \([0-9.]*\)$/\1/p' train1.txt)
+check "learns the synthetic set (acc=$acc)" awk -v a="$acc" 'BEGIN { exit !(a >= 0.95) }'
+
+expect 0 "$MNIST" eval m1.bin --data "$WORK/data"
+check "eval line" grep -qE "^16/16 - [0-9]+s - loss: $loss - accuracy: $acc$" out.txt
+check "confusion matrix" grep -q "Confusion matrix" out.txt
+check "per-class table" grep -q "precision" out.txt
+MNIST_DATA="$WORK/data" expect 0 "$MNIST" eval m1.bin --json
+check "json" grep -qE "^\{\"model\": \"m1.bin\", \"samples\": 500, .*\"accuracy\": ${acc}[0-9]*, \"confusion\": \[\[" out.txt
+if command -v python3 >/dev/null; then
+  check "json parses" python3 -c 'import json,sys; d=json.load(open("out.txt")); assert len(d["confusion"]) == 10 and len(d["per_class"]) == 10'
+fi
+
+# same seed: byte-identical model; another seed: different
+expect 0 "$MNIST" train --epochs 2 --data "$WORK/data" --output m2.bin --seed 3 --quiet
+check "same seed, same bytes" cmp -s m1.bin m2.bin
+expect 0 "$MNIST" train --epochs 2 --data "$WORK/data" --output m3.bin --seed 4 --quiet
+check "other seed, other bytes" bash -c '! cmp -s m1.bin m3.bin'
+# thread count does not change the result
+expect 0 "$MNIST" train --epochs 1 --data "$WORK/data" --output t1.bin --threads 1 --quiet
+expect 0 "$MNIST" train --epochs 1 --data "$WORK/data" --output t2.bin --threads 2 --quiet
+check "1 and 2 threads, same bytes" cmp -s t1.bin t2.bin
+
+# other recipes run and learn
+for args in "--arch wide --optimizer rmsprop --batch-size 128" "--arch 3b1b --optimizer sgd --lr 0.5" \
+            "--optimizer sgd --momentum 0.9 --nesterov" "--validation-split 0.2 --batch-size 64"; do
+  expect 0 "$MNIST" train --epochs 2 --data "$WORK/data" --output r.bin $args
+  a=$(sed -n 's/^test loss: .* - test accuracy: \([0-9.]*\)$/\1/p' out.txt)
+  check "recipe '$args' learns (acc=$a)" awk -v a="$a" 'BEGIN { exit !(a >= 0.9) }'
+done
+check "validation metrics" grep -q "val_loss: [0-9.]* - val_accuracy: [0-9.]*$" out.txt
+
+# --- corrupt model files ----------------------------------------------------
+head -c 100 m1.bin >trunc.bin
+expect 1 "$MNIST" eval trunc.bin --data "$WORK/data"
+check "truncated model: one line naming it" bash -c 'one_line() { [ "$(wc -l <err.txt)" -eq 1 ]; }; one_line && grep -q "trunc.bin" err.txt'
+printf 'not a model at all' >junk.bin
+expect 1 "$MNIST" eval junk.bin --data "$WORK/data"
+check "junk model: names it" grep -q "junk.bin" err.txt
+expect 1 "$MNIST" eval missing.bin --data "$WORK/data"
+check "missing model: names it" grep -q "missing.bin" err.txt
+# a failed save leaves the old file untouched and no temp file behind
+cp m1.bin keep.bin
+expect 1 "$MNIST" train --epochs 1 --data "$WORK/data" --output "$WORK/no/such/dir/m.bin" --quiet
+check "unwritable output: one line" one_line_err
+check "no temp files left" bash -c '! ls "$0"/*.tmp.* >/dev/null 2>&1' "$WORK"
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# With real MNIST available, train the default model for one epoch and require
+# >= 96.5% test accuracy, and that `mnist eval` reports the same figure.
+# Skips (exit 77, with a message) when no real data can be found.
+# Usage: real_mnist.sh MNIST SOURCE_DIR WORK_DIR [GEN_SYNTHETIC]
+set -u
+MNIST=$1 SRC=$2 WORK=$3
+mkdir -p "$WORK" && cd "$WORK" || exit 1
+have() { [ -s "$1/train-images-idx3-ubyte" ] || [ -s "$1/train-images.idx3-ubyte" ]; }
+data=
+for d in "${MNIST_DATA:-}" "$SRC/data/mnist"; do
+  if [ -n "$d" ] && have "$d"; then data=$d; break; fi
+done
+if [ -z "$data" ] && [ -d "$SRC/../shared/data/mnist" ]; then
+  # CI keeps the gzip'd originals beside the checkout: unpack and verify them here
+  MNIST_MIRROR="$SRC/../shared/data/mnist" bash "$SRC/scripts/fetch_mnist.sh" "$WORK/mnist" >/dev/null || exit 1
+  data=$WORK/mnist
+fi
+if [ -z "$data" ]; then
+  echo "SKIP: no real MNIST (set MNIST_DATA, run scripts/fetch_mnist.sh, or put it in ../shared/data/mnist)"
+  exit 77
+fi
+echo "real MNIST from $data"
+"$MNIST" train --epochs 1 --data "$data" --output real.bin | tee train.txt || exit 1
+acc=$(sed -n 's/^test loss: .* - test accuracy: \([0-9.]*\)$/\1/p' train.txt)
+"$MNIST" eval real.bin --data "$data" | tee eval.txt || exit 1
+fail=0
+if awk -v a="$acc" 'BEGIN { exit !(a >= 0.965) }'; then echo "ok: 1 epoch test accuracy $acc >= 0.965"; else echo "FAIL: 1 epoch test accuracy '$acc' < 0.965"; fail=1; fi
+if grep -qE "^313/313 - .* - accuracy: $acc$" eval.txt; then echo "ok: eval agrees ($acc)"; else echo "FAIL: eval disagrees with training's $acc"; fail=1; fi
+echo "real_mnist: $((2 - fail)) passed, $fail failed"
+exit $fail
