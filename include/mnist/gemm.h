@@ -21,4 +21,15 @@ void mn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
 void mn_set_threads(int n);
 int mn_get_threads(void);
 
+/* Benchmark: allocates op(A) M x K, op(B) K x N and C (beta = 0), warms up,
+ * then times repeated mn_sgemm calls with the given thread count (0 = the
+ * current setting; restored afterwards) for about min_seconds in total and
+ * returns the median GFLOP/s (2*M*N*K flops per call) over several timed
+ * repetitions. Returns 0 on bad arguments or allocation failure. */
+double mn_sgemm_bench_gflops(int transA, int transB, int M, int N, int K, int threads, double min_seconds);
+
+/* Testing hook: nonzero forces the portable C micro-kernel instead of the
+ * AVX-512 / AVX2 one chosen at compile time; 0 goes back to the default. */
+void mn_gemm_use_portable_kernel(int on);
+
 #endif

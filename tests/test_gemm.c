@@ -1,0 +1,196 @@
+/* test_gemm.c - mn_sgemm against a naive double-accumulating reference. */
+#include "mnist/gemm.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static float frand(void)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((double)(rng_state >> 40) / (double)(1u << 24)) * 2.0f - 1.0f;
+}
+
+/* Fill a rows x cols matrix with leading dim ld; the padding gets NaN so a
+ * read outside the matrix shows up in the result. */
+static float *make_matrix(int rows, int cols, int ld)
+{
+    size_t n = (size_t)(rows > 0 ? rows : 1) * (size_t)(ld > 0 ? ld : 1);
+    float *m = malloc(n * sizeof *m);
+    for (size_t i = 0; i < n; i++) m[i] = NAN;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) m[(size_t)r * ld + c] = frand();
+    return m;
+}
+
+/* Returns the number of mismatching elements (0 = pass). */
+static int check_one(int tA, int tB, int M, int N, int K, float alpha, float beta, int pad)
+{
+    int arows = tA ? K : M, acols = tA ? M : K;
+    int brows = tB ? N : K, bcols = tB ? K : N;
+    int lda = acols + pad, ldb = bcols + pad, ldc = N + pad;
+    float *A = make_matrix(arows, acols, lda);
+    float *B = make_matrix(brows, bcols, ldb);
+    float *C = make_matrix(M, N, ldc);
+    size_t csize = (size_t)(M > 0 ? M : 1) * (size_t)ldc;
+    float *C0 = malloc(csize * sizeof *C0);
+    if (beta == 0.0f)
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = NAN;
+    memcpy(C0, C, csize * sizeof *C);
+
+    mn_sgemm(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+
+    int bad = 0;
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < ldc; j++) {
+            float got = C[(size_t)i * ldc + j];
+            if (j >= N) { /* padding must be untouched (it holds NaN) */
+                if (!isnan(got)) bad++;
+                continue;
+            }
+            double s = 0.0, mag = 0.0;
+            for (int k = 0; k < K; k++) {
+                double a = tA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                double b = tB ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                s += a * b;
+                mag += fabs(a * b);
+            }
+            double ref = (double)alpha * s;
+            mag *= fabs((double)alpha);
+            if (beta != 0.0f) {
+                double c0 = C0[(size_t)i * ldc + j];
+                ref += (double)beta * c0;
+                mag += fabs((double)beta * c0);
+            }
+            double tol = 2.0 * (K + 4) * FLT_EPSILON * mag + 1e-30;
+            if (!(fabs((double)got - ref) <= tol)) {
+                if (bad < 3)
+                    fprintf(stderr, "  tA=%d tB=%d M=%d N=%d K=%d a=%g b=%g: C[%d][%d]=%.9g ref %.9g\n", tA, tB,
+                            M, N, K, (double)alpha, (double)beta, i, j, (double)got, ref);
+                bad++;
+            }
+        }
+    }
+    free(A);
+    free(B);
+    free(C);
+    free(C0);
+    return bad;
+}
+
+static const int sizes[] = {1, 2, 3, 5, 7, 13, 16, 17, 31, 33, 64, 65, 100, 127, 128, 129, 257};
+#define NSIZES ((int)(sizeof sizes / sizeof sizes[0]))
+static const float alphas[] = {1.0f, 0.5f, -2.0f};
+static const float betas[] = {0.0f, 1.0f, 0.3f};
+
+static void sweep(const char *label)
+{
+    int combos = 0, failed = 0;
+    for (int mi = 0; mi < NSIZES; mi++) {
+        for (int ni = 0; ni < NSIZES; ni++) {
+            /* two K per (M, N) pair, rotating through the list */
+            for (int r = 0; r < 2; r++) {
+                int ki = (mi * 5 + ni * 3 + r * 7) % NSIZES;
+                int M = sizes[mi], N = sizes[ni], K = sizes[ki];
+                /* keep the sweep quick: the largest shapes only now and then */
+                if ((long)M * N * K > 2000000L && ((mi + ni + r) % 3)) K = sizes[(ki + 8) % NSIZES];
+                for (int t = 0; t < 4; t++) {
+                    int idx = combos;
+                    float alpha = alphas[idx % 3], beta = betas[(idx / 3) % 3];
+                    int pad = (idx % 2) ? 3 : 0;
+                    int bad = check_one(t >> 1, t & 1, M, N, K, alpha, beta, pad);
+                    combos++;
+                    if (bad) failed++;
+                }
+            }
+        }
+    }
+    CHECK_MSG(failed == 0, "%s: %d of %d combinations wrong", label, failed, combos);
+    printf("%s: %d combinations, %d wrong\n", label, combos, failed);
+}
+
+static void edge_cases(void)
+{
+    /* K = 0: C = beta * C, and beta = 0 with NaN in C gives zeros */
+    for (int t = 0; t < 4; t++) {
+        CHECK(check_one(t >> 1, t & 1, 5, 7, 0, 1.0f, 0.3f, 2) == 0);
+        CHECK(check_one(t >> 1, t & 1, 5, 7, 0, 1.0f, 0.0f, 2) == 0);
+    }
+    /* all alpha/beta combos at a few sizes that cross the blocking */
+    static const int big[][3] = {{300, 500, 700}, {33, 1000, 65}, {129, 31, 1100}, {1, 513, 300}};
+    for (int s = 0; s < 4; s++)
+        for (int t = 0; t < 4; t++)
+            CHECK_MSG(check_one(t >> 1, t & 1, big[s][0], big[s][1], big[s][2], alphas[(s + t) % 3],
+                                betas[(s + 2 * t) % 3], 3) == 0,
+                      "big %dx%dx%d t=%d", big[s][0], big[s][1], big[s][2], t);
+    /* M = 0 or N = 0 does nothing */
+    float c = 42.0f;
+    mn_sgemm(0, 0, 0, 1, 1, 1.0f, &c, 1, &c, 1, 0.0f, &c, 1);
+    mn_sgemm(0, 0, 1, 0, 1, 1.0f, &c, 1, &c, 1, 0.0f, &c, 1);
+    CHECK(c == 42.0f);
+}
+
+/* With 1 and 2 threads the result must be bit-identical. */
+static void thread_invariance(void)
+{
+#ifdef _OPENMP
+    static const int shapes[][5] = {
+        /* tA, tB, M, N, K */
+        {0, 0, 300, 500, 700}, {0, 1, 300, 500, 700}, {1, 0, 300, 500, 700}, {1, 1, 300, 500, 700},
+        {0, 1, 32, 128, 784},  {0, 1, 128, 128, 784}, {1, 0, 128, 784, 32},  {1, 0, 128, 784, 128},
+        {0, 0, 32, 784, 128},  {0, 0, 128, 784, 128}, {0, 1, 128, 512, 784}, {1, 0, 512, 784, 128},
+        {0, 0, 128, 784, 512}, {0, 1, 128, 10, 512},  {1, 0, 10, 512, 128},  {0, 0, 128, 512, 10},
+        {0, 0, 1024, 1024, 1024},
+    };
+    int nshapes = (int)(sizeof shapes / sizeof shapes[0]);
+    int saved = mn_get_threads();
+    for (int s = 0; s < nshapes; s++) {
+        int tA = shapes[s][0], tB = shapes[s][1], M = shapes[s][2], N = shapes[s][3], K = shapes[s][4];
+        int lda = tA ? M : K, ldb = tB ? K : N;
+        float *A = make_matrix(tA ? K : M, lda, lda);
+        float *B = make_matrix(tB ? N : K, ldb, ldb);
+        float *C1 = make_matrix(M, N, N);
+        size_t cn = (size_t)M * N;
+        float *C2 = malloc(cn * sizeof *C2);
+        memcpy(C2, C1, cn * sizeof *C1);
+        mn_set_threads(1);
+        mn_sgemm(tA, tB, M, N, K, 0.7f, A, lda, B, ldb, 0.3f, C1, N);
+        mn_set_threads(2);
+        mn_sgemm(tA, tB, M, N, K, 0.7f, A, lda, B, ldb, 0.3f, C2, N);
+        CHECK_MSG(memcmp(C1, C2, cn * sizeof *C1) == 0, "threads 1 vs 2 differ: tA=%d tB=%d %dx%dx%d", tA, tB,
+                  M, N, K);
+        free(A);
+        free(B);
+        free(C1);
+        free(C2);
+    }
+    mn_set_threads(saved);
+    CHECK(mn_get_threads() == saved);
+    mn_set_threads(0);
+    CHECK(mn_get_threads() >= 1);
+#else
+    mn_set_threads(2);
+    CHECK(mn_get_threads() == 1);
+#endif
+}
+
+int main(void)
+{
+    sweep("dispatch kernel");
+    edge_cases();
+    thread_invariance();
+    mn_gemm_use_portable_kernel(1);
+    sweep("portable kernel");
+    edge_cases();
+    thread_invariance();
+    mn_gemm_use_portable_kernel(0);
+    return test_summary("test_gemm");
+}

@@ -1,0 +1,411 @@
+/* test_idx.c - IDX reading/writing and data set loading.
+ *
+ * The synthetic part writes small (good and broken) IDX files into a fresh
+ * directory under /tmp and always runs. The real-data part checks the MNIST
+ * files when it finds them: in $MNIST_DATA, or in <argv[1]>/data/mnist
+ * where argv[1] is the source directory; otherwise it says it skipped.
+ */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, rmdir */
+
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mnist/idx.h"
+#include "test.h"
+
+static char tmpdir[64];
+
+/* Files this test may create, so that cleanup can remove all of them. */
+static const char *const made_names[] = {
+    "rt1",
+    "rt2",
+    "rt3",
+    "bad",
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "train-images.idx3-ubyte",
+    "train-labels.idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte.gz",
+};
+
+static const char *tpath(const char *name)
+{
+    static char buf[8][256];
+    static int next;
+    char *p = buf[next++ % 8];
+    snprintf(p, sizeof buf[0], "%s/%s", tmpdir, name);
+    return p;
+}
+
+static void cleanup(void)
+{
+    if (!tmpdir[0])
+        return;
+    for (size_t i = 0; i < sizeof made_names / sizeof made_names[0]; i++)
+        remove(tpath(made_names[i]));
+    rmdir(tmpdir);
+}
+
+static void write_raw(const char *path, const uint8_t *bytes, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    if (n)
+        fwrite(bytes, 1, n, f);
+    fclose(f);
+}
+
+/* A header for a u8 array: magic 0 0 type rank, then big-endian dims. */
+static size_t header(uint8_t *h, int type, int rank, const uint32_t *dims)
+{
+    h[0] = 0;
+    h[1] = 0;
+    h[2] = (uint8_t)type;
+    h[3] = (uint8_t)rank;
+    for (int i = 0; i < rank; i++) {
+        h[4 + 4 * i] = (uint8_t)(dims[i] >> 24);
+        h[5 + 4 * i] = (uint8_t)(dims[i] >> 16);
+        h[6 + 4 * i] = (uint8_t)(dims[i] >> 8);
+        h[7 + 4 * i] = (uint8_t)dims[i];
+    }
+    return (size_t)(4 + 4 * rank);
+}
+
+/* Writes header + `payload` data bytes (all 1) to the file "bad". */
+static const char *write_bad(int type, int rank, const uint32_t *dims, size_t payload)
+{
+    static uint8_t buf[4096];
+    size_t h = header(buf, type, rank, dims);
+    memset(buf + h, 1, payload);
+    const char *p = tpath("bad");
+    write_raw(p, buf, h + payload);
+    return p;
+}
+
+/* mn_idx_read must fail, naming the file and saying `word`, and leave out empty. */
+static void expect_read_fail(const char *path, int rank, const char *word)
+{
+    mn_err e = {{0}};
+    mn_idx x;
+    memset(&x, 0xAB, sizeof x);
+    int rc = mn_idx_read(path, rank, &x, &e);
+    CHECK_MSG(rc == -1, "%s accepted (expected: %s)", path, word);
+    CHECK_MSG(strstr(e.msg, path) != NULL, "message lacks file name: %s", e.msg);
+    CHECK_MSG(strstr(e.msg, word) != NULL, "message lacks \"%s\": %s", word, e.msg);
+    CHECK_MSG(strchr(e.msg, '\n') == NULL, "message is not one line: %s", e.msg);
+    CHECK(x.data == NULL);
+    mn_idx_free(&x);
+}
+
+static void expect_load_fail(const char *prefix, const char *w1, const char *w2, const char *w3)
+{
+    mn_err e = {{0}};
+    mn_dataset ds;
+    memset(&ds, 0xAB, sizeof ds);
+    int rc = mn_dataset_load(tmpdir, prefix, &ds, &e);
+    CHECK_MSG(rc == -1, "data set accepted (expected: %s)", w1);
+    const char *w[3] = {w1, w2, w3};
+    for (int i = 0; i < 3; i++)
+        if (w[i])
+            CHECK_MSG(strstr(e.msg, w[i]) != NULL, "message lacks \"%s\": %s", w[i], e.msg);
+    CHECK(ds.images == NULL && ds.labels == NULL);
+    mn_dataset_free(&ds);
+}
+
+static void test_round_trip(void)
+{
+    mn_err e = {{0}};
+    uint8_t data[2 * 3 * 4];
+    for (int i = 0; i < 24; i++)
+        data[i] = (uint8_t)(i * 11);
+    uint32_t d3[3] = {2, 3, 4}, d2[2] = {4, 6}, d1[1] = {24};
+    CHECK(mn_idx_write(tpath("rt3"), 3, d3, data, &e) == 0);
+    CHECK(mn_idx_write(tpath("rt2"), 2, d2, data, &e) == 0);
+    CHECK(mn_idx_write(tpath("rt1"), 1, d1, data, &e) == 0);
+
+    mn_idx x = {0};
+    CHECK_MSG(mn_idx_read(tpath("rt3"), 3, &x, &e) == 0, "%s", e.msg);
+    CHECK(x.rank == 3 && x.dims[0] == 2 && x.dims[1] == 3 && x.dims[2] == 4);
+    CHECK(x.data && memcmp(x.data, data, 24) == 0);
+    mn_idx_free(&x);
+    CHECK(x.data == NULL && x.rank == 0);
+    mn_idx_free(&x); /* twice is fine */
+
+    CHECK_MSG(mn_idx_read(tpath("rt2"), 2, &x, &e) == 0, "%s", e.msg);
+    CHECK(x.rank == 2 && x.dims[0] == 4 && x.dims[1] == 6 && memcmp(x.data, data, 24) == 0);
+    mn_idx_free(&x);
+    CHECK_MSG(mn_idx_read(tpath("rt1"), 1, &x, &e) == 0, "%s", e.msg);
+    CHECK(x.rank == 1 && x.dims[0] == 24 && memcmp(x.data, data, 24) == 0);
+    mn_idx_free(&x);
+
+    /* the exact bytes on disk: 16-byte header, big-endian dims */
+    FILE *f = fopen(tpath("rt3"), "rb");
+    uint8_t raw[64];
+    size_t n = f ? fread(raw, 1, sizeof raw, f) : 0;
+    if (f)
+        fclose(f);
+    static const uint8_t want[16] = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4};
+    CHECK(n == 40 && memcmp(raw, want, 16) == 0);
+
+    /* writing into a missing directory fails with a message naming it */
+    char nodir[300];
+    snprintf(nodir, sizeof nodir, "%s/no/such/dir/x", tmpdir);
+    CHECK(mn_idx_write(nodir, 1, d1, data, &e) == -1);
+    CHECK(strstr(e.msg, nodir) != NULL);
+}
+
+static void test_malformed(void)
+{
+    uint32_t d3[3] = {2, 2, 2};
+
+    /* missing file: the system's reason */
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/nothing-here", tmpdir);
+    expect_read_fail(missing, 3, "No such file");
+
+    /* wrong magic: a text file */
+    write_raw(tpath("bad"), (const uint8_t *)"hello, world, this is text", 26);
+    expect_read_fail(tpath("bad"), 3, "bad magic 0x68656c6c");
+    expect_read_fail(tpath("bad"), 3, "not an IDX file");
+
+    expect_read_fail(write_bad(0x0D, 3, d3, 8), 3, "type code 0x0d"); /* float data */
+    expect_read_fail(write_bad(0x08, 3, d3, 8), 1, "rank");
+    expect_read_fail(write_bad(0x08, 2, d3, 4), 3, "rank");
+
+    uint32_t zero[3] = {2, 0, 2};
+    expect_read_fail(write_bad(0x08, 3, zero, 0), 3, "zero");
+
+    expect_read_fail(write_bad(0x08, 3, d3, 7), 3, "truncated: expected 24 bytes, file has 23");
+    expect_read_fail(write_bad(0x08, 3, d3, 9), 3, "trailing bytes: expected 24 bytes, file has 25");
+    expect_read_fail(write_bad(0x08, 3, d3, 0), 3, "truncated");
+
+    /* header cut short */
+    write_raw(tpath("bad"), (const uint8_t *)"\0\0", 2);
+    expect_read_fail(tpath("bad"), 3, "truncated");
+    write_raw(tpath("bad"), (const uint8_t *)"\0\0\x08\x03\0\0\0\x02", 8);
+    expect_read_fail(tpath("bad"), 3, "truncated");
+    write_raw(tpath("bad"), (const uint8_t *)"", 0);
+    expect_read_fail(tpath("bad"), 1, "truncated");
+
+    /* absurd dimensions on a tiny file: rejected before any allocation
+     * (under ASan a multi-GB malloc would abort the test) */
+    uint32_t huge[3] = {0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu};
+    expect_read_fail(write_bad(0x08, 3, huge, 16), 3, "absurd");
+    uint32_t big[3] = {65536, 65536, 2}; /* 8 GiB, no overflow but too big */
+    expect_read_fail(write_bad(0x08, 3, big, 0), 3, "absurd");
+    uint32_t plausible[3] = {60000, 28, 28}; /* real MNIST header, no data */
+    expect_read_fail(write_bad(0x08, 3, plausible, 4), 3, "truncated: expected 47040016 bytes, file has 20");
+    uint32_t huge1[1] = {0xFFFFFFFFu};
+    expect_read_fail(write_bad(0x08, 1, huge1, 3), 1, "absurd");
+    uint32_t four[4] = {0xFFFFFFFFu, 1, 1, 1};
+    expect_read_fail(write_bad(0x08, 4, four, 0), 4, "absurd");
+    expect_read_fail(write_bad(0x08, 3, d3, 8), 5, "rank 5");
+    remove(tpath("bad"));
+}
+
+/* Writes an n-image data set of 2x3 images, with the given spellings. */
+static void write_set(const char *prefix, int dotted, int n_img, int n_lab, int bad_label_at)
+{
+    mn_err e = {{0}};
+    uint8_t img[16 * 6], lab[16];
+    for (int i = 0; i < n_img * 6; i++)
+        img[i] = (uint8_t)(i * 37 % 256);
+    img[0] = 0;
+    img[1] = 255;
+    for (int i = 0; i < n_lab; i++)
+        lab[i] = (uint8_t)(i % 10);
+    if (bad_label_at >= 0)
+        lab[bad_label_at] = 10;
+    char iname[64], lname[64];
+    snprintf(iname, sizeof iname, dotted ? "%s-images.idx3-ubyte" : "%s-images-idx3-ubyte", prefix);
+    snprintf(lname, sizeof lname, dotted ? "%s-labels.idx1-ubyte" : "%s-labels-idx1-ubyte", prefix);
+    uint32_t di[3] = {(uint32_t)n_img, 2, 3}, dl[1] = {(uint32_t)n_lab};
+    CHECK_MSG(mn_idx_write(tpath(iname), 3, di, img, &e) == 0, "%s", e.msg);
+    CHECK_MSG(mn_idx_write(tpath(lname), 1, dl, lab, &e) == 0, "%s", e.msg);
+}
+
+static void remove_set(void)
+{
+    for (size_t i = 4; i < sizeof made_names / sizeof made_names[0]; i++)
+        remove(tpath(made_names[i]));
+}
+
+static void test_dataset(void)
+{
+    mn_err e = {{0}};
+    mn_dataset ds = {0};
+    mn_dataset_free(&ds); /* safe on a zeroed struct */
+    CHECK(ds.images == NULL && ds.labels == NULL);
+
+    /* missing files: first spelling named, fetch script mentioned */
+    char want[300];
+    snprintf(want, sizeof want, "%s/train-images-idx3-ubyte: No such file or directory", tmpdir);
+    expect_load_fail("train", want, "scripts/fetch_mnist.sh", NULL);
+    CHECK(mn_dataset_load(tmpdir, "valid", &ds, &e) == -1 && strstr(e.msg, "valid"));
+
+    /* a gzipped copy gets a hint */
+    write_raw(tpath("t10k-images-idx3-ubyte.gz"), (const uint8_t *)"\x1f\x8b", 2);
+    snprintf(want, sizeof want, "found %s/t10k-images-idx3-ubyte.gz", tmpdir);
+    expect_load_fail("t10k", "No such file or directory", want, "gunzip");
+    remove(tpath("t10k-images-idx3-ubyte.gz"));
+
+    /* dash spelling */
+    write_set("train", 0, 5, 5, -1);
+    CHECK_MSG(mn_dataset_load(tmpdir, "train", &ds, &e) == 0, "%s", e.msg);
+    CHECK(ds.n == 5 && ds.rows == 2 && ds.cols == 3 && ds.n_classes == 10);
+    CHECK(ds.images && ds.labels && ds.labels[4] == 4);
+
+    /* batch: 0 -> 0, 255 -> 1, x -> x/255, labels follow */
+    float out[3 * 6];
+    int labels[3];
+    mn_dataset_batch(&ds, NULL, 0, 2, out, labels);
+    CHECK(out[0] == 0.0f);
+    CHECK(out[1] == 1.0f);
+    int all_ok = 1;
+    for (int i = 2; i < 12; i++)
+        all_ok &= fabsf(out[i] - ds.images[i] / 255.0f) < 1e-7f && out[i] >= 0.0f && out[i] <= 1.0f;
+    CHECK(all_ok);
+    CHECK(labels[0] == 0 && labels[1] == 1);
+
+    /* index mapping: positions first..first+count-1 of idx */
+    int order[5] = {4, 0, 3, 1, 2};
+    mn_dataset_batch(&ds, order, 2, 3, out, labels);
+    CHECK(labels[0] == 3 && labels[1] == 1 && labels[2] == 2);
+    all_ok = 1;
+    for (int k = 0; k < 3; k++)
+        for (int j = 0; j < 6; j++)
+            all_ok &= out[k * 6 + j] == ds.images[order[2 + k] * 6 + j] * (1.0f / 255.0f);
+    CHECK(all_ok);
+    mn_dataset_batch(&ds, order, 1, 1, out, NULL); /* labels optional */
+    CHECK(out[0] == 0.0f && out[1] == 1.0f);
+    mn_dataset_free(&ds);
+    CHECK(ds.images == NULL && ds.labels == NULL && ds.n == 0);
+    mn_dataset_free(&ds);
+
+    /* trailing slash on the directory */
+    char slashed[80];
+    snprintf(slashed, sizeof slashed, "%s/", tmpdir);
+    CHECK_MSG(mn_dataset_load(slashed, "train", &ds, &e) == 0, "%s", e.msg);
+    mn_dataset_free(&ds);
+    remove_set();
+
+    /* dot spelling */
+    write_set("train", 1, 4, 4, -1);
+    CHECK_MSG(mn_dataset_load(tmpdir, "train", &ds, &e) == 0, "%s", e.msg);
+    CHECK(ds.n == 4 && ds.rows == 2 && ds.cols == 3);
+    mn_dataset_free(&ds);
+    remove_set();
+
+    /* count mismatch names both files */
+    write_set("t10k", 0, 5, 4, -1);
+    char f1[300], f2[300];
+    snprintf(f1, sizeof f1, "%s/t10k-images-idx3-ubyte", tmpdir);
+    snprintf(f2, sizeof f2, "%s/t10k-labels-idx1-ubyte", tmpdir);
+    expect_load_fail("t10k", f1, f2, "counts differ");
+    remove_set();
+
+    /* label out of range: file, index and value */
+    write_set("t10k", 0, 6, 6, 3);
+    expect_load_fail("t10k", f2, "label 10 at index 3", "out of range");
+    remove_set();
+
+    /* labels missing while images present */
+    write_set("t10k", 0, 3, 3, -1);
+    remove(f2);
+    expect_load_fail("t10k", f2, "No such file or directory", NULL);
+    remove_set();
+
+    /* wrong rank: labels file in the images slot */
+    uint32_t dl[1] = {3};
+    uint8_t lab[3] = {1, 2, 3};
+    CHECK(mn_idx_write(f1, 1, dl, lab, &e) == 0);
+    CHECK(mn_idx_write(f2, 1, dl, lab, &e) == 0);
+    expect_load_fail("t10k", f1, "rank", NULL);
+    remove_set();
+}
+
+static int real_dir(char *dir, size_t cap, const char *srcdir)
+{
+    const char *env = getenv("MNIST_DATA");
+    if (env && env[0])
+        snprintf(dir, cap, "%s", env);
+    else if (srcdir)
+        snprintf(dir, cap, "%s/data/mnist", srcdir);
+    else
+        return 0;
+    char probe[600];
+    snprintf(probe, sizeof probe, "%s/t10k-labels-idx1-ubyte", dir);
+    FILE *f = fopen(probe, "rb");
+    if (!f) {
+        snprintf(probe, sizeof probe, "%s/t10k-labels.idx1-ubyte", dir);
+        f = fopen(probe, "rb");
+    }
+    if (!f)
+        return 0;
+    fclose(f);
+    return 1;
+}
+
+static void test_real(const char *srcdir)
+{
+    char dir[512];
+    if (!real_dir(dir, sizeof dir, srcdir)) {
+        printf("test_idx: real MNIST not found (set MNIST_DATA or pass the source dir holding data/mnist); "
+               "real-data part skipped\n");
+        return;
+    }
+    printf("test_idx: checking real MNIST in %s\n", dir);
+    static const struct {
+        const char *prefix;
+        int n, first_label;
+    } sets[2] = {{"train", 60000, 5}, {"t10k", 10000, 7}};
+    for (int s = 0; s < 2; s++) {
+        mn_err e = {{0}};
+        mn_dataset ds = {0};
+        int rc = mn_dataset_load(dir, sets[s].prefix, &ds, &e);
+        CHECK_MSG(rc == 0, "%s", e.msg);
+        if (rc)
+            continue;
+        CHECK(ds.n == sets[s].n && ds.rows == 28 && ds.cols == 28 && ds.n_classes == 10);
+        CHECK(ds.labels[0] == sets[s].first_label);
+        int counts[10] = {0};
+        for (int i = 0; i < ds.n; i++)
+            counts[ds.labels[i]]++;
+        int balanced = 1;
+        for (int k = 0; k < 10; k++)
+            balanced &= counts[k] > ds.n / 20;
+        CHECK(balanced);
+        float *out = malloc(sizeof(float) * 784 * 8);
+        int labels[8];
+        mn_dataset_batch(&ds, NULL, ds.n - 8, 8, out, labels);
+        float lo = 1, hi = 0;
+        for (int i = 0; i < 784 * 8; i++) {
+            lo = out[i] < lo ? out[i] : lo;
+            hi = out[i] > hi ? out[i] : hi;
+        }
+        CHECK(lo == 0.0f && hi == 1.0f);
+        free(out);
+        mn_dataset_free(&ds);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_idx.XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_round_trip();
+    test_malformed();
+    test_dataset();
+    cleanup();
+    test_real(argc > 1 ? argv[1] : NULL);
+    return test_summary("test_idx");
+}
