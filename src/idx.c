@@ -247,7 +247,8 @@ static int find_file(char *path, size_t cap, const char *dir, const char *prefix
     for (int i = 0; i < 2; i++) {
         char gz[MN_PATH_MAX];
         if (join(gz, sizeof gz, dir, names[i], ".gz") == 0 && file_exists(gz))
-            return mn_fail(e, "%s: No such file or directory (found %s; gunzip it, or run scripts/fetch_mnist.sh)",
+            return mn_fail(e, "%s: No such file or directory (found %s, but only raw files are read: "
+                           "gunzip it, e.g. into another directory; for MNIST, run scripts/fetch_mnist.sh)",
                            first, gz);
     }
     return mn_fail(e, "%s: No such file or directory (run scripts/fetch_mnist.sh to download MNIST)", first);

@@ -321,9 +321,10 @@ int mn_model_load(mn_model *m, const char *path, int max_batch, mn_err *e)
     }
     int nt = count_tensors(m);
     if (nt != st.n_tensors) {
+        mn_fail(e, "%s: has %d tensors, architecture '%s' needs %d", path, st.n_tensors, m->arch, nt);
         mn_st_free(&st);
         mn_model_free(m);
-        return mn_fail(e, "%s: has %d tensors, architecture '%s' needs %d", path, st.n_tensors, arch, nt);
+        return -1;
     }
     mn_st_tensor want[4];
     for (int i = 0; i < m->n_layers; i++) {

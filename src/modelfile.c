@@ -242,7 +242,7 @@ static int check_write_args(const char *path, const mn_st_tensor *t, int nt, con
     uint64_t total = 0;
     for (int i = 0; i < nt; i++) {
         const char *name = t[i].name;
-        uint64_t n;
+        uint64_t n = 0;
         if (!memchr(name, '\0', MN_ST_MAX_NAME))
             return mn_fail(e, "%s: tensor %d: name is not terminated within %d bytes", path, i, MN_ST_MAX_NAME);
         if (!name[0]) return mn_fail(e, "%s: tensor %d has an empty name", path, i);
@@ -300,7 +300,7 @@ static int build_header(sbuf *b, const mn_st_tensor *t, int nt, const char *cons
     }
     uint64_t off = 0;
     for (int i = 0; i < nt; i++) {
-        uint64_t n;
+        uint64_t n = 0;
         elem_count(t[i].shape, t[i].ndim, &n);
         if (nm || i) sb_put(b, ",", 1);
         sb_json_str(b, t[i].name);
@@ -351,7 +351,7 @@ int mn_st_write(const char *path, const mn_st_tensor *tensors, int n_tensors, co
     }
     int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(hdr.p, 1, hdr.len, f) == hdr.len;
     for (int i = 0; ok && i < n_tensors; i++) {
-        uint64_t n;
+        uint64_t n = 0;
         elem_count(tensors[i].shape, tensors[i].ndim, &n);
         ok = write_f32(f, tensors[i].data, n) == 0;
     }
@@ -961,6 +961,7 @@ static int check_layout(reader *r)
 
 int mn_st_read(const char *path, mn_safetensors *st, mn_err *e)
 {
+    if (!st) return mn_fail(e, "%s: no result struct", path ? path : "safetensors");
     memset(st, 0, sizeof *st);
     if (!path) return mn_fail(e, "safetensors: no input path");
     FILE *f = fopen(path, "rb");

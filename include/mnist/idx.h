@@ -42,7 +42,9 @@ typedef struct {
 /* Loads "<dir>/<prefix>-images-idx3-ubyte" and "<dir>/<prefix>-labels-idx1-ubyte"
  * where prefix is "train" or "t10k". Both spellings of the names are accepted
  * ("train-images-idx3-ubyte" and "train-images.idx3-ubyte"). Checks that the
- * counts agree and every label is below 10. */
+ * counts agree and every label is below 10. Only raw files are read: when a
+ * file is missing, the error names the first spelling and points to
+ * scripts/fetch_mnist.sh, or to a ".gz" copy if one is there. */
 int mn_dataset_load(const char *dir, const char *prefix, mn_dataset *ds, mn_err *e);
 void mn_dataset_free(mn_dataset *ds);
 

@@ -34,7 +34,10 @@ typedef struct {
 } mn_safetensors;
 
 /* Writes atomically: to "<path>.tmp.<pid>", fsync, then rename over path, so
- * a crash never leaves a half-written file at path. */
+ * a crash never leaves a half-written file at path. Tensors go out in the
+ * order given (ndim 0..MN_ST_MAX_DIMS; data may be NULL when a dimension is
+ * 0); names must be non-empty, unique, UTF-8 and not "__metadata__";
+ * metadata (omitted when n_meta is 0) must be UTF-8 with unique keys. */
 int mn_st_write(const char *path, const mn_st_tensor *tensors, int n_tensors, const char *const *meta_keys,
                 const char *const *meta_vals, int n_meta, mn_err *e);
 
@@ -43,7 +46,9 @@ int mn_st_write(const char *path, const mn_st_tensor *tensors, int n_tensors, co
  * data_offsets, offsets contiguous from 0 covering the whole buffer, no
  * trailing bytes, metadata string->string. Errors name the file. */
 int mn_st_read(const char *path, mn_safetensors *st, mn_err *e);
-void mn_st_free(mn_safetensors *st);
+/* st needn't be initialised; on failure it is left zeroed. Tensors come in
+ * header order; their data are 4-byte aligned, in host byte order. */
+void mn_st_free(mn_safetensors *st); /* safe on a zeroed struct; idempotent */
 
 const mn_st_tensor *mn_st_find(const mn_safetensors *st, const char *name);
 const char *mn_st_meta(const mn_safetensors *st, const char *key); /* NULL if absent */
