@@ -13,6 +13,8 @@ static const struct {
     {"mlp", "dense:128,relu,dropout:0.2,dense:10"},
     {"wide", "dense:512,relu,dense:10"},
     {"3b1b", "dense:16,sigmoid,dense:16,sigmoid,dense:10"},
+    {"cnn", "conv:32:3,relu,maxpool:2,conv:64:3,relu,maxpool:2,flatten,dropout:0.5,dense:10"},
+    {"lenet5", "conv:6:5:same,relu,maxpool:2,conv:16:5,relu,maxpool:2,flatten,dense:120,relu,dense:84,relu,dense:10"},
 };
 
 const char *mn_arch_expand(const char *arch)
@@ -73,7 +75,7 @@ int mn_model_build(mn_model *m, const char *arch, mn_shape input, int n_classes,
         }
         int k = mn_layer_kind_of(tok, len);
         if (k < 0)
-            return mn_fail(e, "architecture '%s': unknown layer '%.*s' (known: flatten, dense:N, relu, sigmoid, dropout:R, softmax)",
+            return mn_fail(e, "architecture '%s': unknown layer '%.*s' (known: conv:F:K, maxpool:K, avgpool:K, flatten, dense:N, relu, sigmoid, dropout:R, softmax)",
                            spec, (int)len, tok);
         if (k == MN_DENSE && (shape.h != 1 || shape.w != 1)) {
             if (add_layer(m, MN_FLATTEN, NULL, shape, e)) return -1;
@@ -268,8 +270,17 @@ static int count_tensors(const mn_model *m)
 int mn_model_save(const mn_model *m, const char *path, const char *const *keys, const char *const *vals, int n_meta,
                   mn_err *e)
 {
+    return mn_model_save_ext(m, path, NULL, 0, keys, vals, n_meta, e);
+}
+
+/* Tensors a checkpoint adds to a model file. */
+static int is_extra(const char *name) { return strncmp(name, "opt.", 4) == 0 || strncmp(name, "es.", 3) == 0; }
+
+int mn_model_save_ext(const mn_model *m, const char *path, const mn_st_tensor *extra, int n_extra,
+                      const char *const *keys, const char *const *vals, int n_meta, mn_err *e)
+{
     int nt = count_tensors(m);
-    mn_st_tensor *t = calloc((size_t)(nt ? nt : 1), sizeof *t);
+    mn_st_tensor *t = calloc((size_t)(nt + n_extra + 1), sizeof *t);
     const char **k = calloc((size_t)n_meta + 4, sizeof *k), **v = calloc((size_t)n_meta + 4, sizeof *v);
     if (!t || !k || !v) {
         free(t), free(k), free(v);
@@ -277,6 +288,7 @@ int mn_model_save(const mn_model *m, const char *path, const char *const *keys, 
     }
     int j = 0;
     for (int i = 0; i < m->n_layers; i++) j += layer_tensors(m, &m->layers[i], t + j, m->params);
+    for (int i = 0; i < n_extra; i++) t[j++] = extra[i];
     char shape[64], classes[16];
     snprintf(shape, sizeof shape, "%d,%d,%d", m->input_shape.c, m->input_shape.h, m->input_shape.w);
     snprintf(classes, sizeof classes, "%d", m->n_classes);
@@ -286,7 +298,7 @@ int mn_model_save(const mn_model *m, const char *path, const char *const *keys, 
     k[nm] = "input_shape", v[nm++] = shape;
     k[nm] = "classes", v[nm++] = classes;
     for (int i = 0; i < n_meta; i++) k[nm] = keys[i], v[nm++] = vals[i];
-    int rc = mn_st_write(path, t, nt, k, v, nm, e);
+    int rc = mn_st_write(path, t, nt + n_extra, k, v, nm, e);
     free(t), free(k), free(v);
     return rc;
 }
@@ -319,9 +331,10 @@ int mn_model_load(mn_model *m, const char *path, int max_batch, mn_err *e)
         mn_st_free(&st);
         return -1;
     }
-    int nt = count_tensors(m);
-    if (nt != st.n_tensors) {
-        mn_fail(e, "%s: has %d tensors, architecture '%s' needs %d", path, st.n_tensors, m->arch, nt);
+    int nt = count_tensors(m), have = 0;
+    for (int i = 0; i < st.n_tensors; i++) have += !is_extra(st.tensors[i].name);
+    if (nt != have) {
+        mn_fail(e, "%s: has %d tensors, architecture '%s' needs %d", path, have, m->arch, nt);
         mn_st_free(&st);
         mn_model_free(m);
         return -1;

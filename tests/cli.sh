@@ -96,6 +96,46 @@ for args in "--arch wide --optimizer rmsprop --batch-size 128" "--arch 3b1b --op
 done
 check "validation metrics" grep -q "val_loss: [0-9.]* - val_accuracy: [0-9.]*$" out.txt
 
+# --- checkpoints, resume, Ctrl-C, divergence, logs ---------------------------
+D="--data $WORK/data --quiet --batch-size 64"
+expect 0 "$MNIST" train $D --epochs 4 --output straight.bin
+expect 0 "$MNIST" train $D --epochs 2 --output half.bin --checkpoint ck.bin
+check "checkpoint written" test -s ck.bin
+expect 0 "$MNIST" train --resume ck.bin --epochs 4 --data "$WORK/data" --quiet --output resumed.bin --log resumed.csv
+check "4 epochs = 2 + resume 2, byte for byte" cmp -s straight.bin resumed.bin
+check "resume log rows" test "$(grep -c '^[23],' resumed.csv)" -eq 2
+expect 2 "$MNIST" train --resume ck.bin --arch wide
+expect 1 "$MNIST" train --resume m1.bin --data "$WORK/data"
+check "resume from a model file: says so" grep -q "m1.bin: not a checkpoint" err.txt
+expect 0 "$MNIST" train $D --epochs 2 --output logged.bin --log metrics.csv --validation-split 0.1
+check "csv header" test "$(head -1 metrics.csv)" = "epoch,accuracy,loss,val_accuracy,val_loss"
+check "csv rows" grep -qE '^1,[01]\.[0-9]+,[0-9.]+,[01]\.[0-9]+,[0-9.]+$' metrics.csv
+expect 0 "$MNIST" train $D --epochs 6 --output es.bin --validation-split 0.2 --early-stopping 1 --lr 0.05 --verbose 2
+check "early stopping" grep -q "early stopping; restoring the weights of epoch" out.txt
+expect 2 "$MNIST" train --early-stopping 2
+expect 0 "$MNIST" train $D --epochs 2 --output sched.bin --lr-schedule step:1:0.5
+expect 0 "$MNIST" train $D --epochs 2 --output sched.bin --lr-schedule cosine
+expect 2 "$MNIST" train --lr-schedule step:0:2
+expect 2 "$MNIST" train --lr-schedule linear
+rm -f div.bin
+expect 1 "$MNIST" train --data "$WORK/data" --lr 1e3 --output div.bin
+check "divergence: one line" one_line_err
+check "divergence: says so" grep -q "diverged at epoch 1, step" err.txt
+check "divergence: no model" test ! -e div.bin
+# Ctrl-C: finishes the step, saves the checkpoint, exits 130, and resuming completes
+mkdir -p "$WORK/big" && "$GEN" "$WORK/big" 30000 500 12
+"$MNIST" train --data "$WORK/big" --epochs 50 --output int.bin --checkpoint int.ck --quiet >/dev/null 2>int.err &
+pid=$!
+sleep 2
+kill -INT $pid
+wait $pid
+check "SIGINT exits 130" test $? -eq 130
+check "SIGINT says where" grep -qE "interrupted (at|after) epoch [0-9]+.*checkpoint saved to int.ck" int.err
+check "no model after SIGINT" test ! -e int.bin
+expect 0 "$MNIST" train --resume int.ck --epochs 1 --data "$WORK/big" --quiet --output int.bin
+check "resume after SIGINT" test -s int.bin
+expect 0 "$MNIST" eval int.bin --data "$WORK/big"
+
 # --- corrupt model files ----------------------------------------------------
 head -c 100 m1.bin >trunc.bin
 expect 1 "$MNIST" eval trunc.bin --data "$WORK/data"

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+#include <unistd.h>
+
 #include "mnist/gemm.h"
 #include "mnist/train.h"
 #include "test.h"
@@ -66,8 +69,10 @@ static float *train_once(const mn_dataset *ds, const char *arch, mn_optim_kind k
     CHECK(mn_model_alloc(&m, batch, &e) == 0);
     CHECK(mn_optim_init(&o, k, mn_optim_default_lr(k), m.n_params, &e) == 0);
     mn_model_init(&m, 5);
-    mn_train_opts opt = {3, batch, split, 5};
-    CHECK(mn_train(&m, &o, ds, &opt, on_progress, w, &e) == 0);
+    mn_train_opts opt = {.epochs = 3, .batch_size = batch, .validation_split = split, .lr = mn_optim_default_lr(k)};
+    mn_train_state st;
+    mn_train_state_init(&st, 5);
+    CHECK(mn_train(&m, &o, ds, &opt, &st, on_progress, w, &e) == 0);
     double loss;
     mn_evaluate(&m, ds, 0, ds->n, &loss, acc, NULL, NULL);
     float *copy = malloc(m.n_params * sizeof(float));
@@ -137,8 +142,124 @@ static void test_no_allocation_in_step(void)
     mn_dataset_free(&ds);
 }
 
+/* Builds an mlp for 12x12 inputs, seeded, with Adam. */
+static void setup(mn_model *m, mn_optim *o, int batch)
+{
+    mn_err e;
+    mn_model_build(m, "mlp", (mn_shape){1, 12, 12}, 10, &e);
+    mn_model_alloc(m, batch, &e);
+    mn_optim_init(o, MN_ADAM, 0.001f, m->n_params, &e);
+    mn_model_init(m, 9);
+}
+
+static int stop_after;
+static int stop_at_step(const mn_progress *p, void *user)
+{
+    (void)user;
+    return --stop_after == 0 && p->step > 0;
+}
+
+/* 4 epochs straight, or stopped mid-epoch, checkpointed, reloaded into fresh
+ * objects and continued: the same parameters, bit for bit. */
+static void test_resume(void)
+{
+    mn_dataset ds;
+    make_data(&ds, 500, 4);
+    mn_err e;
+    mn_train_opts opt = {.epochs = 4, .batch_size = 32, .validation_split = 0.2f, .lr = 0.001f,
+                         .schedule = MN_LR_COSINE};
+    mn_model a, b, c;
+    mn_optim oa, ob, oc;
+    mn_train_state sa, sb, sc;
+    setup(&a, &oa, 32);
+    mn_train_state_init(&sa, 9);
+    CHECK(mn_train(&a, &oa, &ds, &opt, &sa, NULL, NULL, &e) == 0);
+    CHECK(sa.epoch == 4 && sa.step == 0);
+
+    setup(&b, &ob, 32);
+    mn_train_state_init(&sb, 9);
+    stop_after = 13 * 2 + 5; /* 13 steps per epoch: stop in the third epoch */
+    CHECK(mn_train(&b, &ob, &ds, &opt, &sb, stop_at_step, NULL, &e) == MN_TRAIN_STOPPED);
+    CHECK(sb.epoch == 2 && sb.step == 5);
+    char path[64];
+    snprintf(path, sizeof path, "test_train_ckpt_%d.bin", (int)getpid());
+    CHECK(mn_checkpoint_save(path, &b, &ob, &sb, NULL, NULL, NULL, 0, &e) == 0);
+
+    CHECK(mn_model_load(&c, path, 32, &e) == 0);
+    CHECK(mn_is_checkpoint(&c));
+    mn_optim_init(&oc, MN_ADAM, 0.001f, c.n_params, &e);
+    CHECK(mn_checkpoint_load(path, &c, &oc, &sc, NULL, &e) == 0);
+    CHECK(sc.epoch == 2 && sc.step == 5 && sc.seen == sb.seen && sc.loss_sum == sb.loss_sum && oc.step == ob.step);
+    CHECK(mn_train(&c, &oc, &ds, &opt, &sc, NULL, NULL, &e) == 0);
+    CHECK(memcmp(a.params, c.params, a.n_params * sizeof(float)) == 0);
+    CHECK(memcmp(oa.m, oc.m, a.n_params * sizeof(float)) == 0);
+
+    /* a plain model file is not a checkpoint */
+    CHECK(mn_model_save(&a, path, NULL, NULL, 0, &e) == 0);
+    CHECK(mn_checkpoint_load(path, &c, &oc, &sc, NULL, &e) == -1 && strstr(e.msg, "not a checkpoint"));
+    remove(path);
+    mn_model_free(&a), mn_model_free(&b), mn_model_free(&c);
+    mn_optim_free(&oa), mn_optim_free(&ob), mn_optim_free(&oc);
+    mn_dataset_free(&ds);
+}
+
+static void test_schedules_and_stops(void)
+{
+    mn_train_opts o = {.lr = 0.1f, .schedule = MN_LR_STEP, .step_every = 2, .step_gamma = 0.5f};
+    CHECK_NEAR(mn_lr_at(&o, 0, 0, 10), 0.1, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 1, 5, 10), 0.1, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 2, 6, 10), 0.05, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 5, 9, 10), 0.025, 1e-7);
+    o.schedule = MN_LR_COSINE;
+    CHECK_NEAR(mn_lr_at(&o, 0, 0, 10), 0.1, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 0, 5, 10), 0.05, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 0, 10, 10), 0.0, 1e-7);
+
+    /* divergence: a huge learning rate ends with an error naming a layer */
+    mn_dataset ds;
+    make_data(&ds, 300, 6);
+    mn_model m;
+    mn_optim opt;
+    mn_err e;
+    mn_train_state st;
+    setup(&m, &opt, 32);
+    opt.lr = 1e3f;
+    mn_train_opts to = {.epochs = 3, .batch_size = 32, .lr = 1e3f};
+    mn_train_state_init(&st, 1);
+    CHECK(mn_train(&m, &opt, &ds, &to, &st, NULL, NULL, &e) == -1);
+    CHECK_MSG(strstr(e.msg, "diverged") && strstr(e.msg, "layer ") && strstr(e.msg, "(dense)"), "%s", e.msg);
+    mn_model_free(&m), mn_optim_free(&opt);
+
+    /* early stopping: when no epoch beats the best val_loss seen (here an
+     * impossible -1), training stops after `patience` epochs and the best
+     * weights (preloaded) come back */
+    setup(&m, &opt, 32);
+    float *best = calloc(m.n_params, sizeof *best), *after1 = malloc(m.n_params * sizeof *after1);
+    for (size_t i = 0; i < m.n_params; i++) after1[i] = (float)i;
+    memcpy(best, after1, m.n_params * sizeof(float));
+    watch w = {0};
+    mn_train_opts t2 = {.epochs = 20, .batch_size = 32, .validation_split = 0.3f, .lr = 0.001f, .patience = 3, .best = best};
+    mn_train_state s2;
+    mn_train_state_init(&s2, 1);
+    s2.best_val_loss = -1;
+    CHECK(mn_train(&m, &opt, &ds, &t2, &s2, on_progress, &w, &e) == 0);
+    CHECK_MSG(w.epochs_done == 3, "epochs_done %d", w.epochs_done);
+    CHECK(memcmp(m.params, after1, m.n_params * sizeof(float)) == 0);
+    /* and when val_loss improves, the best epoch's weights are kept */
+    mn_model_init(&m, 9);
+    mn_train_state_init(&s2, 1);
+    t2.epochs = 4;
+    CHECK(mn_train(&m, &opt, &ds, &t2, &s2, NULL, NULL, &e) == 0);
+    CHECK(s2.best_epoch >= 1 && isfinite(s2.best_val_loss));
+    free(best), free(after1);
+    mn_model_free(&m), mn_optim_free(&opt);
+    mn_dataset_free(&ds);
+}
+
 int main(void)
 {
+    test_resume();
+    test_schedules_and_stops();
     test_no_allocation_in_step();
     test_learns_and_repeats();
     /* the same with one thread: bit-identical parameters */

@@ -80,6 +80,10 @@ void mn_model_summary(const mn_model *m, FILE *f);
  * metadata pairs (arch, input shape and format are added here). */
 int mn_model_save(const mn_model *m, const char *path, const char *const *keys, const char *const *vals, int n_meta,
                   mn_err *e);
+/* The same with extra tensors after the model's (checkpoints: "opt.*", "es.*";
+ * mn_model_load ignores tensors with those prefixes). */
+int mn_model_save_ext(const mn_model *m, const char *path, const mn_st_tensor *extra, int n_extra,
+                      const char *const *keys, const char *const *vals, int n_meta, mn_err *e);
 
 /* Loads a model file: rebuilds the architecture from its metadata, checks
  * that the tensors are exactly the architecture's (names and shapes), and

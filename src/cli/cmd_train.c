@@ -1,6 +1,12 @@
-/* cmd_train.c - `mnist train`: Keras's fit, then evaluate and save. */
+/* cmd_train.c - `mnist train`: Keras's fit, then evaluate and save.
+ *
+ * The recipe (architecture, optimizer, batch size, seed, ...) is a list of
+ * metadata pairs written into checkpoints and the model file; --resume reads
+ * it back, so a resumed run is the same run. */
 #define _POSIX_C_SOURCE 200809L
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,65 +23,232 @@ static const char help[] =
     "\n"
     "Trains a model on <data>/train-*, evaluates it on <data>/t10k-* and saves it.\n"
     "\n"
+    "Recipe:\n"
     "  --arch ARCH             preset (mlp, wide, 3b1b) or layers, e.g. \"dense:128,relu,dropout:0.2,dense:10\"\n"
-    "                          (default: mlp)\n"
+    "                          (default: mlp; see 'mnist summary')\n"
     "  --epochs N              passes over the training data (default: 5)\n"
     "  --batch-size N          samples per step (default: 32)\n"
     "  --optimizer NAME        adam, rmsprop or sgd (default: adam)\n"
     "  --lr X                  learning rate (default: 0.001; 0.01 for sgd)\n"
     "  --momentum X            sgd momentum (default: 0)\n"
     "  --nesterov              sgd with Nesterov momentum\n"
+    "  --lr-schedule S         step:EVERY:GAMMA (lr times GAMMA every EVERY epochs) or cosine (default: none)\n"
     "  --validation-split X    hold out the last X of the training data (default: 0)\n"
+    "  --early-stopping N      stop when val_loss has not improved for N epochs, keep the best weights\n"
+    "                          (needs --validation-split)\n"
     "  --seed N                seed for initialisation, dropout and shuffling (default: 1)\n"
-    "  --threads N             threads (default: all cores, or OMP_NUM_THREADS)\n"
+    "\n"
+    "Files:\n"
     "  --data DIR              data directory (default: $MNIST_DATA, else data/mnist)\n"
     "  --output FILE           where to save the model (default: model.bin)\n"
-    "  --quiet                 print only errors and the final test line\n";
+    "  --checkpoint FILE       save weights and optimizer state here after every epoch and on Ctrl-C\n"
+    "  --resume FILE           continue from a checkpoint, with its recipe, up to --epochs in all\n"
+    "  --log FILE              write epoch,accuracy,loss,val_accuracy,val_loss per epoch (CSV)\n"
+    "\n"
+    "Output and speed:\n"
+    "  --verbose N             0 silent, 1 progress bar (default), 2 one line per epoch\n"
+    "  --quiet                 same as --verbose 0\n"
+    "  --threads N             threads (default: all cores, or OMP_NUM_THREADS); results do not depend on it\n";
 
 typedef struct {
-    const char *arch, *data, *output, *optimizer;
-    long epochs, batch, threads;
+    const char *arch, *data, *output, *optimizer, *checkpoint, *resume, *log, *schedule;
+    long epochs, batch, threads, patience, verbose;
     double lr, momentum, val_split;
-    int nesterov, quiet, lr_set;
+    int nesterov, lr_set, epochs_set, recipe_set;
     uint64_t seed;
 } train_args;
 
 /* Parses argv into a; returns -1 to exit 0 (help shown), >0 to exit with it. */
 static int parse(int argc, char **argv, train_args *a)
 {
-    *a = (train_args){.arch = "mlp", .output = "model.bin", .optimizer = "adam", .epochs = 5, .batch = 32, .seed = 1};
+    *a = (train_args){.arch = "mlp", .output = "model.bin", .optimizer = "adam", .epochs = 5, .batch = 32,
+                      .seed = 1, .verbose = 1};
     const char *v;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
-        int r = 0;
+        int r = 0, recipe = 1;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
             fputs(help, stdout);
             return -1;
         }
-        if (!strcmp(s, "--nesterov")) { a->nesterov = 1; continue; }
-        if (!strcmp(s, "--quiet") || !strcmp(s, "-q")) { a->quiet = 1; continue; }
 #define OPT(name) ((r = cli_opt("train", argc, argv, &i, name, &v)) != 0)
-        if (OPT("--arch")) a->arch = v;
-        else if (OPT("--data")) a->data = v;
-        else if (OPT("--output") || OPT("-o")) a->output = v;
+#define NUM(fn, flag, lo, hi, dst) (r = r < 0 ? r : fn("train", flag, v, lo, hi, dst))
+        if (!strcmp(s, "--nesterov")) a->nesterov = 1;
+        else if (!strcmp(s, "--quiet") || !strcmp(s, "-q")) a->verbose = 0, recipe = 0;
+        else if (OPT("--arch")) a->arch = v;
         else if (OPT("--optimizer")) a->optimizer = v;
-        else if (OPT("--epochs")) r = r < 0 ? r : cli_int("train", "--epochs", v, 1, 100000, &a->epochs);
-        else if (OPT("--batch-size")) r = r < 0 ? r : cli_int("train", "--batch-size", v, 1, 65536, &a->batch);
-        else if (OPT("--threads")) r = r < 0 ? r : cli_int("train", "--threads", v, 1, 1024, &a->threads);
-        else if (OPT("--lr")) { r = r < 0 ? r : cli_float("train", "--lr", v, 1e-12, 1e6, &a->lr); a->lr_set = 1; }
-        else if (OPT("--momentum")) r = r < 0 ? r : cli_float("train", "--momentum", v, 0, 0.999999, &a->momentum);
-        else if (OPT("--validation-split")) r = r < 0 ? r : cli_float("train", "--validation-split", v, 0, 0.99, &a->val_split);
+        else if (OPT("--lr-schedule")) a->schedule = v;
+        else if (OPT("--batch-size")) NUM(cli_int, "--batch-size", 1, 65536, &a->batch);
+        else if (OPT("--lr")) NUM(cli_float, "--lr", 1e-12, 1e6, &a->lr), a->lr_set = 1;
+        else if (OPT("--momentum")) NUM(cli_float, "--momentum", 0, 0.999999, &a->momentum);
+        else if (OPT("--validation-split")) NUM(cli_float, "--validation-split", 0, 0.99, &a->val_split);
+        else if (OPT("--early-stopping")) NUM(cli_int, "--early-stopping", 1, 100000, &a->patience);
         else if (OPT("--seed")) r = r < 0 ? r : cli_u64("train", "--seed", v, &a->seed);
-        else return cli_usage_error("train", "unknown option '%s'", s);
+        else {
+            recipe = 0;
+            if (OPT("--data")) a->data = v;
+            else if (OPT("--output") || OPT("-o")) a->output = v;
+            else if (OPT("--checkpoint")) a->checkpoint = v;
+            else if (OPT("--resume")) a->resume = v;
+            else if (OPT("--log")) a->log = v;
+            else if (OPT("--epochs")) NUM(cli_int, "--epochs", 1, 100000, &a->epochs), a->epochs_set = 1;
+            else if (OPT("--threads")) NUM(cli_int, "--threads", 1, 1024, &a->threads);
+            else if (OPT("--verbose")) NUM(cli_int, "--verbose", 0, 2, &a->verbose);
+            else return cli_usage_error("train", "unknown option '%s'", s);
+        }
 #undef OPT
+#undef NUM
         if (r < 0) return EXIT_USAGE;
+        a->recipe_set |= recipe;
     }
+    if (a->resume && a->recipe_set)
+        return cli_usage_error("train", "--resume continues the checkpoint's recipe; give only --epochs, --data, "
+                                        "--output, --checkpoint, --log, --threads and output options with it");
+    return 0;
+}
+
+/* ---- the recipe as metadata pairs -------------------------------------- */
+
+enum { R_EPOCHS, R_SEED, R_OPT, R_LR, R_MOMENTUM, R_NESTEROV, R_SCHEDULE, R_BATCH, R_SPLIT, R_PATIENCE, R_N };
+static const char *const recipe_keys[R_N] = {"epochs",   "seed",        "optimizer",  "lr",
+                                             "momentum", "nesterov",    "lr_schedule", "batch_size",
+                                             "validation_split", "early_stopping"};
+typedef struct {
+    char v[R_N][64];
+} recipe;
+
+static void recipe_from_args(const train_args *a, recipe *r)
+{
+    mn_optim_kind k = (mn_optim_kind)mn_optim_kind_of(a->optimizer);
+    snprintf(r->v[R_EPOCHS], 64, "%ld", a->epochs);
+    snprintf(r->v[R_SEED], 64, "%llu", (unsigned long long)a->seed);
+    snprintf(r->v[R_OPT], 64, "%s", a->optimizer);
+    snprintf(r->v[R_LR], 64, "%.9g", a->lr_set ? a->lr : (double)mn_optim_default_lr(k));
+    snprintf(r->v[R_MOMENTUM], 64, "%.9g", a->momentum);
+    snprintf(r->v[R_NESTEROV], 64, "%d", a->nesterov);
+    snprintf(r->v[R_SCHEDULE], 64, "%s", a->schedule ? a->schedule : "none");
+    snprintf(r->v[R_BATCH], 64, "%ld", a->batch);
+    snprintf(r->v[R_SPLIT], 64, "%.9g", a->val_split);
+    snprintf(r->v[R_PATIENCE], 64, "%ld", a->patience);
+}
+
+/* Fills a's recipe fields from a checkpoint's metadata. */
+static int recipe_from_model(const mn_model *m, const char *path, train_args *a)
+{
+    const char *v[R_N];
+    for (int i = 0; i < R_N; i++)
+        if (!(v[i] = mn_model_meta(m, recipe_keys[i]))) {
+            fprintf(stderr, "mnist: %s: checkpoint metadata lacks '%s'\n", path, recipe_keys[i]);
+            return -1;
+        }
+    /* copies: the strings die with the model that is read only to learn them */
+    static char schedule[64], optimizer[16];
+    snprintf(schedule, sizeof schedule, "%s", v[R_SCHEDULE]);
+    snprintf(optimizer, sizeof optimizer, "%s", v[R_OPT]);
+    a->optimizer = optimizer;
+    a->schedule = strcmp(schedule, "none") ? schedule : NULL;
+    a->seed = strtoull(v[R_SEED], NULL, 10);
+    a->lr = atof(v[R_LR]), a->lr_set = 1;
+    a->momentum = atof(v[R_MOMENTUM]);
+    a->nesterov = atoi(v[R_NESTEROV]);
+    a->batch = atol(v[R_BATCH]);
+    a->val_split = atof(v[R_SPLIT]);
+    a->patience = atol(v[R_PATIENCE]);
+    if (!a->epochs_set) a->epochs = atol(v[R_EPOCHS]);
+    if (mn_optim_kind_of(a->optimizer) < 0 || a->batch < 1 || a->batch > 65536 || a->val_split < 0 ||
+        a->val_split >= 1 || a->lr <= 0 || a->patience < 0) {
+        fprintf(stderr, "mnist: %s: checkpoint recipe is malformed\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Checks the recipe flags that need more than a range check. */
+static int check_recipe(train_args *a, mn_train_opts *to)
+{
     if (mn_optim_kind_of(a->optimizer) < 0)
         return cli_usage_error("train", "--optimizer must be adam, rmsprop or sgd, not '%s'", a->optimizer);
     if ((a->momentum > 0 || a->nesterov) && mn_optim_kind_of(a->optimizer) != MN_SGD)
         return cli_usage_error("train", "--momentum and --nesterov apply to --optimizer sgd only");
     if (a->nesterov && a->momentum == 0) return cli_usage_error("train", "--nesterov needs --momentum > 0");
+    if (a->patience && a->val_split <= 0)
+        return cli_usage_error("train", "--early-stopping watches val_loss: give --validation-split too");
+    to->schedule = MN_LR_CONSTANT;
+    if (a->schedule) {
+        long every;
+        double gamma;
+        char tail;
+        if (!strcmp(a->schedule, "cosine")) {
+            to->schedule = MN_LR_COSINE;
+        } else if (sscanf(a->schedule, "step:%ld:%lf%c", &every, &gamma, &tail) == 2 && every >= 1 && gamma > 0 &&
+                   gamma <= 1) {
+            to->schedule = MN_LR_STEP, to->step_every = (int)every, to->step_gamma = (float)gamma;
+        } else {
+            return cli_usage_error("train", "--lr-schedule must be step:EVERY:GAMMA (e.g. step:2:0.5) or cosine, not '%s'",
+                                   a->schedule);
+        }
+    }
     return 0;
+}
+
+/* ---- Ctrl-C ------------------------------------------------------------- */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    interrupted = 1;
+    signal(sig, SIG_DFL); /* a second Ctrl-C ends the process at once */
+}
+
+/* ---- per-epoch work: progress, CSV log, checkpoint ------------------------ */
+
+typedef struct {
+    progress_bar bar;
+    FILE *log;
+    const char *checkpoint;
+    mn_model *m;
+    mn_optim *o;
+    mn_train_state *st;
+    const float *best;
+    recipe *r;
+    int failed;
+    mn_err e;
+} run_ctx;
+
+static int save_checkpoint(run_ctx *c)
+{
+    const char *vals[R_N];
+    for (int i = 0; i < R_N; i++) vals[i] = c->r->v[i];
+    return mn_checkpoint_save(c->checkpoint, c->m, c->o, c->st, c->best, recipe_keys, vals, R_N, &c->e);
+}
+
+static int on_step(const mn_progress *p, void *user)
+{
+    run_ctx *c = user;
+    progress_update(p, &c->bar);
+    if (!p->epoch_done) return 0;
+    if (c->log) {
+        fprintf(c->log, "%d,%.6f,%.6f,", p->epoch - 1, p->acc, p->loss);
+        if (p->has_val) fprintf(c->log, "%.6f,%.6f\n", p->val_acc, p->val_loss);
+        else fprintf(c->log, ",\n");
+        fflush(c->log);
+    }
+    if (p->stopped_early && c->bar.verbose)
+        printf("Epoch %d: early stopping; restoring the weights of epoch %d (val_loss %.4f)\n", p->epoch,
+               c->st->best_epoch, c->st->best_val_loss);
+    if (c->checkpoint && save_checkpoint(c)) {
+        c->failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static FILE *open_log(const char *path, int append)
+{
+    FILE *f = fopen(path, append ? "a" : "w");
+    if (f && (!append || ftell(f) == 0)) fprintf(f, "epoch,accuracy,loss,val_accuracy,val_loss\n");
+    return f;
 }
 
 int cmd_train(int argc, char **argv)
@@ -84,36 +257,121 @@ int cmd_train(int argc, char **argv)
     int rc = parse(argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
     mn_err e;
-    mn_model m;
+    mn_model m = {0};
+    mn_optim opt = {0};
+    mn_train_state st;
+    mn_train_opts to = {0};
+    mn_dataset train = {0}, test = {0};
+    float *best = NULL;
+    FILE *log = NULL;
+
+    if (a.resume) {
+        /* the checkpoint says what to build; read it once to learn the batch size */
+        if (mn_model_load(&m, a.resume, 1, &e)) return cli_fail(&e);
+        if (!mn_is_checkpoint(&m)) {
+            fprintf(stderr, "mnist: %s: not a checkpoint (no optimizer state); write one with --checkpoint\n", a.resume);
+            mn_model_free(&m);
+            return 1;
+        }
+        static char arch[MN_ARCH_MAX];
+        rc = recipe_from_model(&m, a.resume, &a);
+        snprintf(arch, sizeof arch, "%s", m.arch);
+        a.arch = arch;
+        mn_model_free(&m);
+        if (rc) return 1;
+    }
+    if ((rc = check_recipe(&a, &to))) return rc;
     /* the architecture is checked before the data is read: a typo should not
      * cost the time of loading 60,000 images */
     if (mn_model_build(&m, a.arch, (mn_shape){1, 28, 28}, 10, &e)) return cli_usage_error("train", "%s", e.msg);
     if (a.threads) mn_set_threads((int)a.threads);
 
-    const char *dir = cli_data_dir(a.data);
-    mn_dataset train = {0}, test = {0};
-    if (mn_dataset_load(dir, "train", &train, &e) || mn_dataset_load(dir, "t10k", &test, &e)) {
-        mn_dataset_free(&train);
-        return cli_fail(&e);
-    }
     rc = 1;
-    mn_optim opt = {0};
+    const char *dir = cli_data_dir(a.data);
+    if (mn_dataset_load(dir, "train", &train, &e) || mn_dataset_load(dir, "t10k", &test, &e)) {
+        cli_fail(&e);
+        goto out;
+    }
     mn_optim_kind kind = (mn_optim_kind)mn_optim_kind_of(a.optimizer);
     float lr = a.lr_set ? (float)a.lr : mn_optim_default_lr(kind);
-    /* images may not be 28x28 (any IDX set): rebuild for the real shape */
-    if (mn_model_build(&m, a.arch, (mn_shape){1, train.rows, train.cols}, train.n_classes, &e) ||
-        mn_model_alloc(&m, (int)a.batch, &e) || mn_optim_init(&opt, kind, lr, m.n_params, &e)) {
+    if (a.resume) {
+        if (mn_model_load(&m, a.resume, (int)a.batch, &e)) {
+            cli_fail(&e);
+            goto out;
+        }
+    } else if (mn_model_build(&m, a.arch, (mn_shape){1, train.rows, train.cols}, train.n_classes, &e) ||
+               mn_model_alloc(&m, (int)a.batch, &e)) {
+        cli_fail(&e);
+        goto out;
+    }
+    if (m.input_shape.h != train.rows || m.input_shape.w != train.cols || m.n_classes != train.n_classes) {
+        fprintf(stderr, "mnist: %s: images are %dx%d, the model expects %dx%d\n", dir, train.rows, train.cols,
+                m.input_shape.h, m.input_shape.w);
+        goto out;
+    }
+    if (mn_optim_init(&opt, kind, lr, m.n_params, &e)) {
         cli_fail(&e);
         goto out;
     }
     opt.momentum = (float)a.momentum;
     opt.nesterov = a.nesterov;
-    mn_model_init(&m, a.seed);
+    if (a.patience && !(best = calloc(m.n_params, sizeof *best))) {
+        fprintf(stderr, "mnist: out of memory\n");
+        goto out;
+    }
+    mn_train_state_init(&st, a.seed);
+    if (a.resume) {
+        if (mn_checkpoint_load(a.resume, &m, &opt, &st, best, &e)) {
+            cli_fail(&e);
+            goto out;
+        }
+    } else {
+        mn_model_init(&m, a.seed);
+    }
+    if (a.log && !(log = open_log(a.log, a.resume != NULL))) {
+        perror(a.log);
+        goto out;
+    }
 
-    mn_train_opts to = {(int)a.epochs, (int)a.batch, (float)a.val_split, a.seed};
-    progress_bar bar;
-    progress_init(&bar, a.quiet ? 0 : 1, isatty(fileno(stderr)));
-    if (mn_train(&m, &opt, &train, &to, progress_update, &bar, &e)) {
+    recipe r;
+    recipe_from_args(&a, &r);
+    run_ctx ctx = {.log = log, .checkpoint = a.checkpoint, .m = &m, .o = &opt, .st = &st, .best = best, .r = &r};
+    progress_init(&ctx.bar, (int)a.verbose, a.verbose == 1 && isatty(fileno(stderr)));
+    to.epochs = (int)a.epochs;
+    to.batch_size = (int)a.batch;
+    to.validation_split = (float)a.val_split;
+    to.lr = lr;
+    to.patience = (int)a.patience;
+    to.best = best;
+    to.stop = &interrupted;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+
+    int trc = mn_train(&m, &opt, &train, &to, &st, on_step, &ctx, &e);
+    signal(SIGINT, SIG_DFL);
+    if (trc == MN_TRAIN_STOPPED && ctx.failed) {
+        cli_fail(&ctx.e);
+        goto out;
+    }
+    if (trc == MN_TRAIN_STOPPED) {
+        if (ctx.bar.live) fputs("\r\033[K", stderr);
+        char where[64];
+        if (st.step)
+            snprintf(where, sizeof where, "at epoch %d, step %d", st.epoch + 1, st.step);
+        else
+            snprintf(where, sizeof where, "after epoch %d", st.epoch);
+        if (!a.checkpoint)
+            fprintf(stderr, "mnist: interrupted %s; no model written (train with --checkpoint FILE to resume)\n", where);
+        else if (save_checkpoint(&ctx))
+            fprintf(stderr, "mnist: interrupted %s; %s\n", where, ctx.e.msg);
+        else
+            fprintf(stderr, "mnist: interrupted %s; checkpoint saved to %s (continue: mnist train --resume %s)\n",
+                    where, a.checkpoint, a.checkpoint);
+        rc = 130;
+        goto out;
+    }
+    if (trc) {
         cli_fail(&e);
         goto out;
     }
@@ -121,24 +379,24 @@ int cmd_train(int argc, char **argv)
     mn_evaluate(&m, &test, 0, test.n, &loss, &acc, NULL, NULL);
     printf("test loss: %.4f - test accuracy: %.4f\n", loss, acc);
 
-    char epochs[32], seed[32], lrs[32], batch[32], split[32], tacc[32], tloss[32];
-    snprintf(epochs, sizeof epochs, "%ld", a.epochs);
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)a.seed);
-    snprintf(lrs, sizeof lrs, "%g", (double)lr);
-    snprintf(batch, sizeof batch, "%ld", a.batch);
-    snprintf(split, sizeof split, "%g", a.val_split);
+    char tacc[32], tloss[32];
     snprintf(tacc, sizeof tacc, "%.4f", acc);
     snprintf(tloss, sizeof tloss, "%.4f", loss);
-    const char *keys[] = {"epochs", "seed", "optimizer", "lr", "batch_size", "validation_split", "test_accuracy",
-                          "test_loss", "mnist_version"};
-    const char *vals[] = {epochs, seed, mn_optim_name(kind), lrs, batch, split, tacc, tloss, MNIST_VERSION};
-    if (mn_model_save(&m, a.output, keys, vals, (int)(sizeof keys / sizeof *keys), &e)) {
+    snprintf(r.v[R_EPOCHS], 64, "%ld", a.epochs);
+    const char *keys[R_N + 3], *vals[R_N + 3];
+    for (int i = 0; i < R_N; i++) keys[i] = recipe_keys[i], vals[i] = r.v[i];
+    keys[R_N] = "test_accuracy", vals[R_N] = tacc;
+    keys[R_N + 1] = "test_loss", vals[R_N + 1] = tloss;
+    keys[R_N + 2] = "mnist_version", vals[R_N + 2] = MNIST_VERSION;
+    if (mn_model_save(&m, a.output, keys, vals, R_N + 3, &e)) {
         cli_fail(&e);
         goto out;
     }
-    if (!a.quiet) printf("saved %s\n", a.output);
+    if (a.verbose) printf("saved %s\n", a.output);
     rc = 0;
 out:
+    if (log) fclose(log);
+    free(best);
     mn_optim_free(&opt);
     mn_model_free(&m);
     mn_dataset_free(&train);
