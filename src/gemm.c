@@ -32,7 +32,6 @@
  */
 #include "mnist/gemm.h"
 
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,11 +46,16 @@
 /* ---- register blocking --------------------------------------------------
  * AVX-512: 8 x 32 tile = 16 zmm accumulators, 2 zmm of B per k, A values
  * broadcast from memory. Zen 4 issues one 512-bit FMA per cycle (two 256-bit
- * pipes) with latency 4, so 16 independent chains hide the latency with
- * room to spare and the loads (2 vectors + 8 broadcasts per 16 FMAs) stay
- * below the two load ports. 8 rows divide our batch sizes (32, 128).
+ * pipes), Zen 5 (what the build box actually is: family 26) two, latency 4:
+ * 16 independent chains cover 2 x 4 in flight, and the loads (2 vectors + 8
+ * broadcasts per 16 FMAs) stay within the load ports. 8 rows divide our
+ * batch sizes (32, 128). 12x32 and 14x32 (24 / 28 accumulators) and 16x32
+ * measured no better, within noise, on squares and worse on the
+ * training shapes. Reaches ~200 GFLOP/s per core of a ~224 FMA-loop peak.
  * AVX2+FMA: 6 x 16 = 12 ymm accumulators (the classic Haswell shape).
- * Portable: 4 x 16, left to the compiler's vectoriser. */
+ * Portable: 2 x 16, left to the compiler's vectoriser; with plain SSE2
+ * (16 xmm, no FMA) it measured best of 2x16, 2x24, 3x8, 4x8, 4x16
+ * (about 34 GFLOP/s vs 28 for 4x8 on the Zen box). */
 #if defined(__AVX512F__)
 #define MR 8
 #define NR 32
@@ -59,25 +63,46 @@
 #define MR 6
 #define NR 16
 #else
-#define MR 4
+#define MR 2
 #define NR 16
 #endif
 
-/* ---- cache blocking (Zen 4: L1d 32 KiB, L2 1 MiB per core, L3 shared) ----
+/* ---- cache blocking (Zen 4: L1d 32 KiB, L2 1 MiB per core, L3 shared;
+ * Zen 5: L1d 48 KiB, same L2) ----------------------------------------------
  * KC: one B sliver (KC x NR floats = 32 KiB at KC 256, NR 32) is reused by
- *     all MC/MR A slivers; an A sliver (KC x MR = 8 KiB) streams through L1.
- *     KC = 256 keeps the write-back of C (once per KC) well amortised.
+ *     all MC/MR A slivers from L1 (the BLIS rule: B sliver in L1); an A
+ *     sliver (KC x MR = 8 KiB) streams through. KC = 256 keeps the
+ *     write-back of C (once per KC block) small next to 256 FMAs per
+ *     element. K is cut into equal blocks (784 -> 4 x 196).
  * MC: the packed A block (MC x KC) must stay in L2 next to the B sliver
- *     stream: 192 x 256 x 4 = 192 KiB, a fifth of L2, leaving room for B.
- * NC: the packed B block (KC x NC) lives in L2/L3: 256 x 2048 x 4 = 2 MiB.
+ *     stream: 192 x 256 x 4 = 192 KiB, a fifth of L2, leaving room for the
+ *     B block's hot part and for C.
+ * NC: the packed B block (KC x NC) lives in L2/L3: 256 x 2048 x 4 = 2 MiB;
+ *     our N never exceeds 784, so for the trainer jc runs once.
+ * Measured on the (busy) 2-core box with thread CPU time: KC 192..512 with
+ * MC 96..256 all land within noise (+-5%) at 512..1024; 256/192 kept.
  */
+#ifndef KC
 #define KC 256
+#endif
+#ifndef MC
 #define MC 192
+#endif
+#ifndef NC
 #define NC 2048
+#endif
 
-/* Below this many multiply-adds (M*N*K) a single thread does the work: the
- * fork/join costs more than it saves. */
-#define PAR_THRESHOLD (64L * 64L * 64L)
+/* Below this many multiply-adds (M*N*K), or with a K this short (the work
+ * is then mostly writing C), a single thread does the work: measured on the
+ * 2-core Zen box, a fork/join costs 2-4 us, and two threads only start to win
+ * around 1M multiply-adds (e.g. 128x128x64: 11.1 us -> 10.0 us, while
+ * 64x64x128: 6.0 us -> 7.5 us and 128x784x10: 13.6 us -> 16.8 us). */
+#ifndef PAR_THRESHOLD
+#define PAR_THRESHOLD (1L << 20)
+#endif
+#ifndef PAR_MIN_K
+#define PAR_MIN_K 32
+#endif
 
 /* ---- threads ------------------------------------------------------------ */
 
@@ -141,6 +166,58 @@ static float *pack_buffer(size_t nfloats)
 
 /* ---- packing ------------------------------------------------------------ */
 
+#if defined(__AVX512F__)
+static inline __m512 unpacklo_pd_ps(__m512 a, __m512 b)
+{
+    return _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
+}
+
+static inline __m512 unpackhi_pd_ps(__m512 a, __m512 b)
+{
+    return _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
+}
+
+/* Transpose a rows x kcount block (rows, kcount <= 16; row r at src + r*ld)
+ * and store column k as dst[k*dstride + 0 .. 16) under wmask. Rows past
+ * `rows` read as zero. Three shuffle stages: 32-bit interleave, 64-bit
+ * interleave, then a 4 x 4 transpose of 128-bit lanes. */
+static void transpose_block(const float *src, size_t ld, int rows, int kcount, float *dst, int dstride,
+                            __mmask16 wmask)
+{
+    __mmask16 km = kcount >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << kcount) - 1u);
+    __m512 r[16], t[16], u[16];
+    for (int i = 0; i < 16; i++)
+        r[i] = i < rows ? _mm512_maskz_loadu_ps(km, src + (size_t)i * ld) : _mm512_setzero_ps();
+    for (int p = 0; p < 8; p++) {
+        t[2 * p] = _mm512_unpacklo_ps(r[2 * p], r[2 * p + 1]);
+        t[2 * p + 1] = _mm512_unpackhi_ps(r[2 * p], r[2 * p + 1]);
+    }
+    /* u[4*s + q]: lane L holds column 4L+s of rows 4q .. 4q+3 */
+    for (int q = 0; q < 4; q++) {
+        u[0 + q] = unpacklo_pd_ps(t[4 * q], t[4 * q + 2]);
+        u[4 + q] = unpackhi_pd_ps(t[4 * q], t[4 * q + 2]);
+        u[8 + q] = unpacklo_pd_ps(t[4 * q + 1], t[4 * q + 3]);
+        u[12 + q] = unpackhi_pd_ps(t[4 * q + 1], t[4 * q + 3]);
+    }
+    for (int s = 0; s < 4; s++) {
+        const __m512 *x = u + 4 * s;
+        __m512 v0 = _mm512_shuffle_f32x4(x[0], x[1], _MM_SHUFFLE(1, 0, 1, 0));
+        __m512 v1 = _mm512_shuffle_f32x4(x[0], x[1], _MM_SHUFFLE(3, 2, 3, 2));
+        __m512 v2 = _mm512_shuffle_f32x4(x[2], x[3], _MM_SHUFFLE(1, 0, 1, 0));
+        __m512 v3 = _mm512_shuffle_f32x4(x[2], x[3], _MM_SHUFFLE(3, 2, 3, 2));
+        __m512 y[4];
+        y[0] = _mm512_shuffle_f32x4(v0, v2, _MM_SHUFFLE(2, 0, 2, 0));
+        y[1] = _mm512_shuffle_f32x4(v0, v2, _MM_SHUFFLE(3, 1, 3, 1));
+        y[2] = _mm512_shuffle_f32x4(v1, v3, _MM_SHUFFLE(2, 0, 2, 0));
+        y[3] = _mm512_shuffle_f32x4(v1, v3, _MM_SHUFFLE(3, 1, 3, 1));
+        for (int L = 0; L < 4; L++) {
+            int c = 4 * L + s;
+            if (c < kcount) _mm512_mask_storeu_ps(dst + (size_t)c * dstride, wmask, y[L]);
+        }
+    }
+}
+#endif
+
 /* op(A)[i0 .. i0+mc)[p0 .. p0+kc) into ceil(mc/MR) slivers of kc x MR. */
 static void pack_a(int transA, const float *A, int lda, int i0, int mc, int p0, int kc, float *dst)
 {
@@ -158,6 +235,13 @@ static void pack_a(int transA, const float *A, int lda, int i0, int mc, int p0, 
             }
         } else {
             const float *src = A + (size_t)(i0 + is) * lda + p0;
+#if defined(__AVX512F__) && MR <= 16
+            for (int k = 0; k < kc; k += 16)
+                transpose_block(src + k, (size_t)lda, m, kc - k < 16 ? kc - k : 16, dst + (size_t)k * MR, MR,
+                                (__mmask16)((1u << MR) - 1u));
+            dst += (size_t)kc * MR;
+            continue;
+#endif
             for (int i = 0; i < m; i++) {
                 const float *row = src + (size_t)i * lda;
                 for (int k = 0; k < kc; k++) dst[k * MR + i] = row[k];
@@ -187,6 +271,14 @@ static void pack_b(int transB, const float *B, int ldb, int p0, int kc, int j0, 
         } else {
             /* B stored N x K: row j holds op(B)[.][j] contiguously */
             const float *src = B + (size_t)(j0 + js) * ldb + p0;
+#if defined(__AVX512F__) && NR % 16 == 0
+            for (int jb = 0; jb < NR; jb += 16)
+                for (int k = 0; k < kc; k += 16)
+                    transpose_block(jb < n ? src + (size_t)jb * ldb + k : src, (size_t)ldb, n - jb, kc - k < 16 ? kc - k : 16,
+                                    dst + (size_t)k * NR + jb, NR, (__mmask16)0xFFFF);
+            dst += (size_t)kc * NR;
+            continue;
+#endif
             for (int j = 0; j < n; j++) {
                 const float *row = src + (size_t)j * ldb;
                 for (int k = 0; k < kc; k++) dst[k * NR + j] = row[k];
@@ -200,37 +292,52 @@ static void pack_b(int transB, const float *B, int ldb, int p0, int kc, int j0, 
 
 /* ---- micro-kernels ------------------------------------------------------
  * c[0..m)[0..n) = alpha * sum_k a[k][.] b[k][.] + beta * c   (c not read
- * when beta == 0). a: kc x MR, b: kc x NR, both packed. */
+ * when beta == 0), then + bias[j] when bias is given, then max(., 0) when
+ * relu is set (NaN stays NaN). a: kc x MR, b: kc x NR, both packed. The
+ * driver passes bias / relu only with the last K block. */
 
 typedef void kernel_fn(int kc, const float *a, const float *b, float *c, int ldc, int m, int n, float alpha,
-                       float beta);
+                       float beta, const float *bias, int relu);
 
 static void kernel_portable(int kc, const float *a, const float *b, float *c, int ldc, int m, int n, float alpha,
-                            float beta)
+                            float beta, const float *bias, int relu)
 {
-    float acc[MR][NR];
+    /* acc is only ever indexed by constants (the loops are unrolled), so
+     * the compiler keeps it in vector registers; the write-back goes
+     * through the memory tile t. */
+    float acc[MR][NR], t[MR][NR];
+#pragma GCC unroll 64
     for (int i = 0; i < MR; i++)
+#pragma GCC unroll 64
         for (int j = 0; j < NR; j++) acc[i][j] = 0.0f;
     for (int k = 0; k < kc; k++) {
         const float *ak = a + (size_t)k * MR, *bk = b + (size_t)k * NR;
+#pragma GCC unroll 64
         for (int i = 0; i < MR; i++) {
             float av = ak[i];
+#pragma GCC unroll 64
             for (int j = 0; j < NR; j++) acc[i][j] += av * bk[j];
         }
     }
+#pragma GCC unroll 64
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 64
+        for (int j = 0; j < NR; j++) t[i][j] = acc[i][j];
     for (int i = 0; i < m; i++) {
         float *ci = c + (size_t)i * ldc;
-        if (beta == 0.0f) {
-            for (int j = 0; j < n; j++) ci[j] = alpha * acc[i][j];
-        } else {
-            for (int j = 0; j < n; j++) ci[j] = alpha * acc[i][j] + beta * ci[j];
+        for (int j = 0; j < n; j++) {
+            float r = alpha * t[i][j];
+            if (beta != 0.0f) r = beta * ci[j] + r;
+            if (bias) r = r + bias[j];
+            if (relu) r = r < 0.0f ? 0.0f : r;
+            ci[j] = r;
         }
     }
 }
 
 #if defined(__AVX512F__)
 static void kernel_simd(int kc, const float *a, const float *b, float *c, int ldc, int m, int n, float alpha,
-                        float beta)
+                        float beta, const float *bias, int relu)
 {
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 16
@@ -249,16 +356,31 @@ static void kernel_simd(int kc, const float *a, const float *b, float *c, int ld
         a += MR;
         b += NR;
     }
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta), zero = _mm512_setzero_ps();
     __mmask16 k0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
     __mmask16 k1 = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? (__mmask16)0 : (__mmask16)((1u << (n - 16)) - 1u);
-    if (m > MR) m = MR;
-    for (int i = 0; i < m; i++) {
+    __m512 bias0 = zero, bias1 = zero;
+    if (bias) {
+        bias0 = _mm512_maskz_loadu_ps(k0, bias);
+        bias1 = _mm512_maskz_loadu_ps(k1, bias + 16);
+    }
+    /* unrolled with constant i so the accumulators stay in registers */
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+        if (i >= m) break;
         float *ci = c + (size_t)i * ldc;
         __m512 r0 = _mm512_mul_ps(va, c0[i]), r1 = _mm512_mul_ps(va, c1[i]);
         if (beta != 0.0f) {
             r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k0, ci), r0);
             r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k1, ci + 16), r1);
+        }
+        if (bias) {
+            r0 = _mm512_add_ps(r0, bias0);
+            r1 = _mm512_add_ps(r1, bias1);
+        }
+        if (relu) { /* max(0, x) returns x when x is NaN */
+            r0 = _mm512_max_ps(zero, r0);
+            r1 = _mm512_max_ps(zero, r1);
         }
         _mm512_mask_storeu_ps(ci, k0, r0);
         _mm512_mask_storeu_ps(ci + 16, k1, r1);
@@ -267,7 +389,7 @@ static void kernel_simd(int kc, const float *a, const float *b, float *c, int ld
 #define HAVE_SIMD_KERNEL 1
 #elif defined(__AVX2__) && defined(__FMA__)
 static void kernel_simd(int kc, const float *a, const float *b, float *c, int ldc, int m, int n, float alpha,
-                        float beta)
+                        float beta, const float *bias, int relu)
 {
     __m256 c0[MR], c1[MR];
 #pragma GCC unroll 16
@@ -286,34 +408,38 @@ static void kernel_simd(int kc, const float *a, const float *b, float *c, int ld
         a += MR;
         b += NR;
     }
-    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta), zero = _mm256_setzero_ps();
+    __m256 bias0 = zero, bias1 = zero;
+    float t[NR];
+    if (bias) {
+        for (int j = 0; j < NR; j++) t[j] = j < n ? bias[j] : 0.0f;
+        bias0 = _mm256_loadu_ps(t);
+        bias1 = _mm256_loadu_ps(t + 8);
+    }
     if (m > MR) m = MR;
-    if (n == NR) {
-        for (int i = 0; i < m; i++) {
-            float *ci = c + (size_t)i * ldc;
-            __m256 r0 = _mm256_mul_ps(va, c0[i]), r1 = _mm256_mul_ps(va, c1[i]);
-            if (beta != 0.0f) {
-                r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci), r0);
-                r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci + 8), r1);
-            }
-            _mm256_storeu_ps(ci, r0);
-            _mm256_storeu_ps(ci + 8, r1);
-        }
-    } else {
-        /* edge: same arithmetic through a temporary tile */
-        float t[NR];
-        for (int i = 0; i < m; i++) {
-            float *ci = c + (size_t)i * ldc;
-            __m256 r0 = _mm256_mul_ps(va, c0[i]), r1 = _mm256_mul_ps(va, c1[i]);
-            if (beta != 0.0f) {
+    for (int i = 0; i < m; i++) {
+        float *ci = c + (size_t)i * ldc;
+        /* full tiles go straight to C, edges through the temporary t */
+        float *io = n == NR ? ci : t;
+        __m256 r0 = _mm256_mul_ps(va, c0[i]), r1 = _mm256_mul_ps(va, c1[i]);
+        if (beta != 0.0f) {
+            if (n < NR)
                 for (int j = 0; j < NR; j++) t[j] = j < n ? ci[j] : 0.0f;
-                r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(t), r0);
-                r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(t + 8), r1);
-            }
-            _mm256_storeu_ps(t, r0);
-            _mm256_storeu_ps(t + 8, r1);
-            for (int j = 0; j < n; j++) ci[j] = t[j];
+            r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(io), r0);
+            r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(io + 8), r1);
         }
+        if (bias) {
+            r0 = _mm256_add_ps(r0, bias0);
+            r1 = _mm256_add_ps(r1, bias1);
+        }
+        if (relu) {
+            r0 = _mm256_max_ps(zero, r0);
+            r1 = _mm256_max_ps(zero, r1);
+        }
+        _mm256_storeu_ps(io, r0);
+        _mm256_storeu_ps(io + 8, r1);
+        if (n < NR)
+            for (int j = 0; j < n; j++) ci[j] = t[j];
     }
 }
 #define HAVE_SIMD_KERNEL 1
@@ -327,6 +453,84 @@ static kernel_fn *pick_kernel(void)
     return kernel_portable;
 }
 
+
+/* ---- small-N path: C = op(A) * B^T as dot products ------------------------
+ * For the output layer (N = 10 classes, B stored N x K) packing would pad
+ * N up to NR and transpose all of A; instead an 8 x 2 block of C keeps 16
+ * zmm accumulators running along K (both A rows and B rows are contiguous
+ * in K), then folds them with one transposing reduction. AVX-512 only. */
+#if defined(__AVX512F__)
+#define DOT_MI 8
+#define DOT_NJ 2
+#define DOT_MAX_N 16
+
+/* lane l of the result = sum of the 16 lanes of v[l] */
+static inline __m512 reduce16(const __m512 *v)
+{
+    __m512 w[8], y[4];
+    for (int p = 0; p < 8; p++)
+        w[p] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * p], v[2 * p + 1]), _mm512_unpackhi_ps(v[2 * p], v[2 * p + 1]));
+    for (int q = 0; q < 4; q++)
+        y[q] = _mm512_add_ps(unpacklo_pd_ps(w[2 * q], w[2 * q + 1]), unpackhi_pd_ps(w[2 * q], w[2 * q + 1]));
+    __m512 s01 = _mm512_add_ps(_mm512_shuffle_f32x4(y[0], y[1], _MM_SHUFFLE(1, 0, 1, 0)),
+                               _mm512_shuffle_f32x4(y[0], y[1], _MM_SHUFFLE(3, 2, 3, 2)));
+    __m512 s23 = _mm512_add_ps(_mm512_shuffle_f32x4(y[2], y[3], _MM_SHUFFLE(1, 0, 1, 0)),
+                               _mm512_shuffle_f32x4(y[2], y[3], _MM_SHUFFLE(3, 2, 3, 2)));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(s01, s23, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(s01, s23, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/* rows [i0, i1) of C = alpha * A B^T + beta C, A: M x K (lda), B: N x K (ldb) */
+static void dot_rows(int i0, int i1, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                     float beta, float *C, int ldc, const float *bias, int relu)
+{
+    int kfull = K & ~15;
+    __mmask16 tailm = (__mmask16)((1u << (K & 15)) - 1u);
+    for (int ib = i0; ib < i1; ib += DOT_MI) {
+        int mi = i1 - ib < DOT_MI ? i1 - ib : DOT_MI;
+        const float *ar[DOT_MI];
+        for (int r = 0; r < DOT_MI; r++) ar[r] = A + (size_t)(ib + (r < mi ? r : 0)) * lda;
+        for (int jb = 0; jb < N; jb += DOT_NJ) {
+            int nj = N - jb < DOT_NJ ? N - jb : DOT_NJ;
+            const float *b0 = B + (size_t)jb * ldb, *b1 = nj > 1 ? b0 + ldb : b0;
+            __m512 acc[16];
+            for (int r = 0; r < 16; r++) acc[r] = _mm512_setzero_ps();
+            for (int k = 0; k < kfull; k += 16) {
+                __m512 vb0 = _mm512_loadu_ps(b0 + k), vb1 = _mm512_loadu_ps(b1 + k);
+#pragma GCC unroll 8
+                for (int r = 0; r < DOT_MI; r++) {
+                    __m512 va = _mm512_loadu_ps(ar[r] + k);
+                    acc[2 * r] = _mm512_fmadd_ps(va, vb0, acc[2 * r]);
+                    acc[2 * r + 1] = _mm512_fmadd_ps(va, vb1, acc[2 * r + 1]);
+                }
+            }
+            if (tailm) {
+                __m512 vb0 = _mm512_maskz_loadu_ps(tailm, b0 + kfull), vb1 = _mm512_maskz_loadu_ps(tailm, b1 + kfull);
+#pragma GCC unroll 8
+                for (int r = 0; r < DOT_MI; r++) {
+                    __m512 va = _mm512_maskz_loadu_ps(tailm, ar[r] + kfull);
+                    acc[2 * r] = _mm512_fmadd_ps(va, vb0, acc[2 * r]);
+                    acc[2 * r + 1] = _mm512_fmadd_ps(va, vb1, acc[2 * r + 1]);
+                }
+            }
+            __m512 sum = _mm512_mul_ps(_mm512_set1_ps(alpha), reduce16(acc));
+            float t[16];
+            _mm512_storeu_ps(t, sum);
+            for (int r = 0; r < mi; r++) {
+                float *c = C + (size_t)(ib + r) * ldc + jb;
+                for (int q = 0; q < nj; q++) {
+                    float v = t[2 * r + q];
+                    if (beta != 0.0f) v = beta * c[q] + v;
+                    if (bias) v = v + bias[jb + q];
+                    if (relu) v = v < 0.0f ? 0.0f : v;
+                    c[q] = v;
+                }
+            }
+        }
+    }
+}
+#endif
+
 /* ---- driver --------------------------------------------------------------- */
 
 typedef struct {
@@ -335,8 +539,32 @@ typedef struct {
     const float *A, *B;
     float *C;
     int lda, ldb, ldc;
+    const float *bias;
+    int relu;
     kernel_fn *kernel;
 } gemm_args;
+
+/* Plain loops over [i0, i1) x [j0, j1), used only when the packing buffer
+ * cannot be allocated. */
+static void gemm_unpacked(const gemm_args *g, int i0, int i1, int j0, int j1)
+{
+    for (int i = i0; i < i1; i++) {
+        float *c = g->C + (size_t)i * g->ldc;
+        for (int j = j0; j < j1; j++) {
+            float s = 0.0f;
+            for (int k = 0; k < g->K; k++) {
+                float a = g->transA ? g->A[(size_t)k * g->lda + i] : g->A[(size_t)i * g->lda + k];
+                float b = g->transB ? g->B[(size_t)j * g->ldb + k] : g->B[(size_t)k * g->ldb + j];
+                s += a * b;
+            }
+            float r = g->alpha * s;
+            if (g->beta != 0.0f) r = g->beta * c[j] + r;
+            if (g->bias) r = r + g->bias[j];
+            if (g->relu) r = r < 0.0f ? 0.0f : r;
+            c[j] = r;
+        }
+    }
+}
 
 /* The blocked loops over the output rectangle [i0, i1) x [j0, j1). */
 static void gemm_block(const gemm_args *g, int i0, int i1, int j0, int j1)
@@ -344,20 +572,29 @@ static void gemm_block(const gemm_args *g, int i0, int i1, int j0, int j1)
     if (i0 >= i1 || j0 >= j1) return;
     int K = g->K;
     int mcmax = i1 - i0 < MC ? i1 - i0 : MC, ncmax = j1 - j0 < NC ? j1 - j0 : NC;
-    int kcmax = K < KC ? K : KC;
+    /* K is cut into equal blocks of at most KC (784 = 4 x 196, not
+     * 3 x 256 + 16): a short last block would pay the C update for little
+     * work. The blocking depends on K only, never on the thread split. */
+    int nkb = (K + KC - 1) / KC;
+    int kcmax = (K + nkb - 1) / nkb;
     /* A part rounded up to 16 floats so that Bp is 64-byte aligned too */
     size_t asz = ((size_t)((mcmax + MR - 1) / MR * MR) * kcmax + 15) & ~(size_t)15;
     size_t bsz = (size_t)((ncmax + NR - 1) / NR * NR) * kcmax;
     float *buf = pack_buffer(asz + bsz);
-    if (!buf) abort();
+    if (!buf) { /* out of memory: slow but correct, no packing */
+        gemm_unpacked(g, i0, i1, j0, j1);
+        return;
+    }
     float *Ap = buf, *Bp = buf + asz;
     kernel_fn *kern = g->kernel;
 
     for (int jc = j0; jc < j1; jc += NC) {
         int nc = j1 - jc < NC ? j1 - jc : NC;
-        for (int pc = 0; pc < K; pc += KC) {
-            int kc = K - pc < KC ? K - pc : KC;
+        for (int pc = 0; pc < K; pc += kcmax) {
+            int kc = K - pc < kcmax ? K - pc : kcmax;
+            int last = pc + kc >= K;
             float beta = pc == 0 ? g->beta : 1.0f;
+            int relu = last ? g->relu : 0;
             pack_b(g->transB, g->B, g->ldb, pc, kc, jc, nc, Bp);
             for (int ic = i0; ic < i1; ic += MC) {
                 int mc = i1 - ic < MC ? i1 - ic : MC;
@@ -365,10 +602,11 @@ static void gemm_block(const gemm_args *g, int i0, int i1, int j0, int j1)
                 for (int jr = 0; jr < nc; jr += NR) {
                     int n = nc - jr < NR ? nc - jr : NR;
                     const float *bs = Bp + (size_t)jr * kc;
+                    const float *bias = last && g->bias ? g->bias + jc + jr : NULL;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int m = mc - ir < MR ? mc - ir : MR;
                         kern(kc, Ap + (size_t)ir * kc, bs, g->C + (size_t)(ic + ir) * g->ldc + jc + jr, g->ldc, m,
-                             n, g->alpha, beta);
+                             n, g->alpha, beta, bias, relu);
                     }
                 }
             }
@@ -376,8 +614,9 @@ static void gemm_block(const gemm_args *g, int i0, int i1, int j0, int j1)
     }
 }
 
-/* C = beta * C (no read when beta == 0). */
-static void scale_c(int M, int N, float beta, float *C, int ldc)
+/* C = act(beta * C + bias) (C not read when beta == 0): the K == 0 or
+ * alpha == 0 case. */
+static void scale_c(int M, int N, float beta, float *C, int ldc, const float *bias, int relu)
 {
     for (int i = 0; i < M; i++) {
         float *c = C + (size_t)i * ldc;
@@ -385,6 +624,10 @@ static void scale_c(int M, int N, float beta, float *C, int ldc)
             memset(c, 0, (size_t)N * sizeof *c);
         else if (beta != 1.0f)
             for (int j = 0; j < N; j++) c[j] *= beta;
+        if (bias)
+            for (int j = 0; j < N; j++) c[j] += bias[j];
+        if (relu)
+            for (int j = 0; j < N; j++) c[j] = c[j] < 0.0f ? 0.0f : c[j];
     }
 }
 
@@ -413,18 +656,39 @@ static void choose_grid(int M, int N, int K, int nt, int *pm, int *pn)
     }
 }
 
-void mn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
-              const float *B, int ldb, float beta, float *C, int ldc)
+void mn_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                 const float *B, int ldb, float beta, float *C, int ldc, const float *bias, int relu)
 {
     if (M <= 0 || N <= 0) return;
+    relu = relu != 0;
     if (K <= 0 || alpha == 0.0f) {
-        scale_c(M, N, beta, C, ldc);
+        scale_c(M, N, beta, C, ldc, bias, relu);
         return;
     }
-    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, pick_kernel()};
+#if defined(__AVX512F__)
+    if (!transA && transB && N <= DOT_MAX_N && !g_force_portable) {
+        int nt = mn_get_threads();
+        if ((double)M * N * K < (double)PAR_THRESHOLD || K < PAR_MIN_K || M < 2 * DOT_MI) nt = 1;
+        if (nt <= 1) {
+            dot_rows(0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
+            return;
+        }
+        int nb = (M + DOT_MI - 1) / DOT_MI;
+        if (nt > nb) nt = nb;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+#endif
+        for (int t = 0; t < nt; t++) {
+            int i0 = (int)((long)nb * t / nt) * DOT_MI, i1 = (int)((long)nb * (t + 1) / nt) * DOT_MI;
+            dot_rows(i0, i1 < M ? i1 : M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
+        }
+        return;
+    }
+#endif
+    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, bias, relu, pick_kernel()};
 
     int nt = mn_get_threads();
-    if ((double)M * N * K < (double)PAR_THRESHOLD) nt = 1;
+    if ((double)M * N * K < (double)PAR_THRESHOLD || K < PAR_MIN_K) nt = 1;
     int pm = 1, pn = 1;
     if (nt > 1) choose_grid(M, N, K, nt, &pm, &pn);
     nt = pm * pn;
@@ -444,4 +708,10 @@ void mn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
         if (j1 > N) j1 = N;
         gemm_block(&g, i0, i1, j0, j1);
     }
+}
+
+void mn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc)
+{
+    mn_sgemm_ex(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, 0);
 }

@@ -16,6 +16,16 @@
 void mn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
 
+/* Same, with a fused epilogue applied as C is written:
+ *
+ *   C = act(alpha * op(A) * op(B) + beta * C + bias)
+ *
+ * bias (may be NULL) has N entries, bias[j] is added to column j of every
+ * row; act is max(x, 0) when relu is nonzero (NaN stays NaN), the identity
+ * otherwise. mn_sgemm is mn_sgemm_ex with bias = NULL, relu = 0. */
+void mn_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                 const float *B, int ldb, float beta, float *C, int ldc, const float *bias, int relu);
+
 /* Number of threads used by mn_sgemm and the other parallel loops.
  * 0 restores the default (OMP_NUM_THREADS, or all cores). */
 void mn_set_threads(int n);
