@@ -3,9 +3,13 @@
  * Every header field and the file length are checked before any memory is
  * allocated for the payload, so a corrupt or hostile header can never make
  * us allocate more than the file actually holds (and never more than
- * MN_IDX_MAX_BYTES).
+ * MN_IDX_MAX_BYTES). Gzipped files (by name, "*.gz", or by content) are
+ * decompressed with our own inflater (gzip.c) and then checked the same way;
+ * the decompressed size is bounded by what the header promises.
  */
 #include "mnist/idx.h"
+
+#include "mnist/gzip.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -52,6 +56,133 @@ static int read_fail(FILE *f, const char *path, mn_err *e)
     return mn_fail(e, "%s: read error: %s", path, err ? strerror(err) : "unknown error");
 }
 
+/* Checks the 4-byte magic of an IDX array; returns its rank, or -1. */
+static int check_magic(const uint8_t *head, int want_rank, const char *path, mn_err *e)
+{
+    if (head[0] != 0 || head[1] != 0)
+        return mn_fail(e, "%s: bad magic 0x%08lx, not an IDX file", path, (unsigned long)get_be32(head));
+    if (head[2] != MN_IDX_TYPE_U8)
+        return mn_fail(e, "%s: type code 0x%02x is not unsigned byte (0x08)", path, (unsigned)head[2]);
+    if (head[3] != want_rank)
+        return mn_fail(e, "%s: rank %d, expected rank %d", path, head[3], want_rank);
+    return head[3];
+}
+
+/* Reads the dimensions after the magic into out->dims and sets *bytes to
+ * their product. Each factor is < 2^32 and the running product stays
+ * <= 2^31, so the 64-bit product cannot overflow before we notice it is
+ * absurd. */
+static int check_dims(const uint8_t *head, int rank, mn_idx *out, uint64_t *bytes, const char *path, mn_err *e)
+{
+    uint64_t prod = 1;
+    for (int i = 0; i < rank; i++) {
+        uint32_t d = get_be32(head + 4 + 4 * i);
+        if (d == 0) {
+            memset(out, 0, sizeof *out);
+            return mn_fail(e, "%s: dimension %d is zero (empty array)", path, i);
+        }
+        out->dims[i] = d;
+        prod *= d;
+        if (prod > MN_IDX_MAX_BYTES) {
+            memset(out, 0, sizeof *out);
+            return mn_fail(e, "%s: absurd dimensions: more than %llu bytes of data", path,
+                           (unsigned long long)MN_IDX_MAX_BYTES);
+        }
+    }
+    *bytes = prod;
+    return 0;
+}
+
+static int has_gz_suffix(const char *path)
+{
+    size_t n = strlen(path);
+    return n >= 3 && strcmp(path + n - 3, ".gz") == 0;
+}
+
+/* The rest of mn_idx_read for gzip data: f is open and `size` bytes long.
+ *
+ * The IDX header is decompressed first (a prefix of the data) and checked as
+ * for a raw file; then exactly header + product(dims) bytes are wanted, and
+ * the data is decompressed with a limit of one byte more, so that a gzip
+ * bomb or a lying header never makes us hold more than the header promised
+ * (itself capped at MN_IDX_MAX_BYTES). The compressed copy is freed as soon
+ * as the decompressed one exists, and the payload is moved to the front of
+ * its buffer, which is then trimmed. */
+static int read_gz(FILE *f, long size, const char *path, int want_rank, mn_idx *out, mn_err *e)
+{
+    if (fseek(f, 0, SEEK_SET) != 0) {
+        int err = errno;
+        fclose(f);
+        return mn_fail(e, "%s: cannot seek: %s", path, err ? strerror(err) : "unknown error");
+    }
+    if ((unsigned long)size > (unsigned long)SIZE_MAX) {
+        fclose(f);
+        return mn_fail(e, "%s: file too large (%ld bytes)", path, size);
+    }
+    size_t n = (size_t)size;
+    uint8_t *gz = malloc(n ? n : 1);
+    if (!gz) {
+        fclose(f);
+        return mn_fail(e, "%s: out of memory for %zu bytes", path, n);
+    }
+    if (fread(gz, 1, n, f) != n) {
+        free(gz);
+        return read_fail(f, path, e);
+    }
+    fclose(f);
+
+    uint8_t *head = NULL;
+    size_t got = 0;
+    if (mn_gunzip_prefix(gz, n, &head, &got, 4 + 4 * MN_IDX_MAX_RANK, path, e))
+        goto fail;
+    if (got < 4) {
+        mn_fail(e, "%s: truncated: expected at least 4 bytes of IDX header, decompressed data has %zu", path, got);
+        goto fail;
+    }
+    int rank = check_magic(head, want_rank, path, e);
+    if (rank < 0)
+        goto fail;
+    size_t header = 4 + 4 * (size_t)rank;
+    if (got < header) {
+        mn_fail(e, "%s: truncated: expected at least %zu bytes of IDX header, decompressed data has %zu", path,
+                header, got);
+        goto fail;
+    }
+    uint64_t bytes;
+    if (check_dims(head, rank, out, &bytes, path, e))
+        goto fail;
+    free(head);
+    head = NULL;
+
+    uint64_t expected = (uint64_t)header + bytes;
+    uint8_t *all = NULL;
+    if (mn_gunzip_prefix(gz, n, &all, &got, (size_t)expected + 1, path, e)) {
+        memset(out, 0, sizeof *out);
+        goto fail;
+    }
+    free(gz);
+    gz = NULL;
+    if (got != expected) {
+        free(all);
+        memset(out, 0, sizeof *out);
+        if (got < expected)
+            return mn_fail(e, "%s: truncated: expected %llu bytes, decompressed data has %zu", path,
+                           (unsigned long long)expected, got);
+        return mn_fail(e, "%s: trailing bytes: expected %llu bytes, decompressed data has more", path,
+                       (unsigned long long)expected);
+    }
+    memmove(all, all + header, (size_t)bytes);
+    uint8_t *data = realloc(all, (size_t)bytes);
+    out->rank = rank;
+    out->data = data ? data : all;
+    return 0;
+
+fail:
+    free(head);
+    free(gz);
+    return -1;
+}
+
 int mn_idx_read(const char *path, int want_rank, mn_idx *out, mn_err *e)
 {
     memset(out, 0, sizeof *out);
@@ -71,26 +202,30 @@ int mn_idx_read(const char *path, int want_rank, mn_idx *out, mn_err *e)
         return mn_fail(e, "%s: cannot determine file size: %s", path, err ? strerror(err) : "not a regular file");
     }
 
-    /* The magic first: a file that is not IDX at all gets the clearest message. */
+    /* gzip data, by name or by content (an IDX file starts with 0 0). */
+    if (has_gz_suffix(path))
+        return read_gz(f, size, path, want_rank, out, e);
     uint8_t head[4 + 4 * MN_IDX_MAX_RANK];
+    if (size >= 2) {
+        if (fread(head, 1, 2, f) != 2)
+            return read_fail(f, path, e);
+        if (mn_is_gzip(head, 2))
+            return read_gz(f, size, path, want_rank, out, e);
+        if (fseek(f, 0, SEEK_SET) != 0)
+            return read_fail(f, path, e);
+    }
+
+    /* The magic first: a file that is not IDX at all gets the clearest message. */
     if (size < 4) {
         fclose(f);
         return mn_fail(e, "%s: truncated: expected at least 4 bytes of IDX header, file has %ld", path, size);
     }
     if (fread(head, 1, 4, f) != 4)
         return read_fail(f, path, e);
-    if (head[0] != 0 || head[1] != 0) {
+    int rank = check_magic(head, want_rank, path, e);
+    if (rank < 0) {
         fclose(f);
-        return mn_fail(e, "%s: bad magic 0x%08lx, not an IDX file", path, (unsigned long)get_be32(head));
-    }
-    if (head[2] != MN_IDX_TYPE_U8) {
-        fclose(f);
-        return mn_fail(e, "%s: type code 0x%02x is not unsigned byte (0x08)", path, (unsigned)head[2]);
-    }
-    int rank = head[3];
-    if (rank != want_rank) {
-        fclose(f);
-        return mn_fail(e, "%s: rank %d, expected rank %d", path, rank, want_rank);
+        return -1;
     }
 
     long header = 4 + 4L * rank;
@@ -102,23 +237,10 @@ int mn_idx_read(const char *path, int want_rank, mn_idx *out, mn_err *e)
     if (fread(head + 4, 1, (size_t)(4 * rank), f) != (size_t)(4 * rank))
         return read_fail(f, path, e);
 
-    /* Each factor is < 2^32 and the running product stays <= 2^31, so the
-     * 64-bit product cannot overflow before we notice it is absurd. */
-    uint64_t bytes = 1;
-    for (int i = 0; i < rank; i++) {
-        uint32_t d = get_be32(head + 4 + 4 * i);
-        if (d == 0) {
-            fclose(f);
-            return mn_fail(e, "%s: dimension %d is zero (empty array)", path, i);
-        }
-        out->dims[i] = d;
-        bytes *= d;
-        if (bytes > MN_IDX_MAX_BYTES) {
-            fclose(f);
-            memset(out, 0, sizeof *out);
-            return mn_fail(e, "%s: absurd dimensions: more than %llu bytes of data", path,
-                           (unsigned long long)MN_IDX_MAX_BYTES);
-        }
+    uint64_t bytes;
+    if (check_dims(head, rank, out, &bytes, path, e)) {
+        fclose(f);
+        return -1;
     }
 
     uint64_t expected = (uint64_t)header + bytes;
@@ -196,16 +318,6 @@ int mn_idx_write(const char *path, int rank, const uint32_t *dims, const uint8_t
 
 /* ---- data sets ---------------------------------------------------------- */
 
-static int file_exists(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f) {
-        fclose(f);
-        return 1;
-    }
-    return 0;
-}
-
 /* Joins dir and name into buf (avoiding a doubled '/'); 0 if it fits. */
 static int join(char *buf, size_t cap, const char *dir, const char *name, const char *suffix)
 {
@@ -215,11 +327,12 @@ static int join(char *buf, size_t cap, const char *dir, const char *name, const 
     return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
-/* Finds "<dir>/<prefix>-<kind>-<ext>" or "<dir>/<prefix>-<kind>.<ext>" and
- * puts the one to read into path. If neither exists, fails naming the first
- * spelling, with a hint when only a gzipped copy is there. A file that
- * exists but cannot be opened (e.g. permissions) is returned so that
- * mn_idx_read reports the real reason. */
+/* Finds the file to read for one array, trying in order
+ *   <dir>/<prefix>-<kind>-<ext>   <dir>/<prefix>-<kind>-<ext>.gz
+ *   <dir>/<prefix>-<kind>.<ext>   <dir>/<prefix>-<kind>.<ext>.gz
+ * and puts the first that exists into path. If none does, fails naming the
+ * first. A file that exists but cannot be opened (e.g. permissions) is
+ * returned so that mn_idx_read reports the real reason. */
 static int find_file(char *path, size_t cap, const char *dir, const char *prefix, const char *kind, const char *ext,
                      mn_err *e)
 {
@@ -227,12 +340,8 @@ static int find_file(char *path, size_t cap, const char *dir, const char *prefix
     snprintf(names[0], sizeof names[0], "%s-%s-%s", prefix, kind, ext);
     snprintf(names[1], sizeof names[1], "%s-%s.%s", prefix, kind, ext);
 
-    char first[MN_PATH_MAX];
-    if (join(first, sizeof first, dir, names[0], ""))
-        return mn_fail(e, "%s: directory name too long", dir);
-
-    for (int i = 0; i < 2; i++) {
-        if (join(path, cap, dir, names[i], ""))
+    for (int i = 0; i < 4; i++) {
+        if (join(path, cap, dir, names[i / 2], i % 2 ? ".gz" : ""))
             return mn_fail(e, "%s: directory name too long", dir);
         errno = 0;
         FILE *f = fopen(path, "rb");
@@ -244,14 +353,10 @@ static int find_file(char *path, size_t cap, const char *dir, const char *prefix
             return 0; /* exists (or something odd): let mn_idx_read explain */
     }
 
-    for (int i = 0; i < 2; i++) {
-        char gz[MN_PATH_MAX];
-        if (join(gz, sizeof gz, dir, names[i], ".gz") == 0 && file_exists(gz))
-            return mn_fail(e, "%s: No such file or directory (found %s, but only raw files are read: "
-                           "gunzip it, e.g. into another directory; for MNIST, run scripts/fetch_mnist.sh)",
-                           first, gz);
-    }
-    return mn_fail(e, "%s: No such file or directory (run scripts/fetch_mnist.sh to download MNIST)", first);
+    join(path, cap, dir, names[0], "");
+    return mn_fail(e, "%s: No such file or directory (nor %s.gz, nor %s[.gz]; run scripts/fetch_mnist.sh to "
+                   "download MNIST)",
+                   path, names[0], names[1]);
 }
 
 int mn_dataset_load(const char *dir, const char *prefix, mn_dataset *ds, mn_err *e)

@@ -1,9 +1,11 @@
 /* test_idx.c - IDX reading/writing and data set loading.
  *
  * The synthetic part writes small (good and broken) IDX files into a fresh
- * directory under /tmp and always runs. The real-data part checks the MNIST
- * files when it finds them: in $MNIST_DATA, or in <argv[1]>/data/mnist
- * where argv[1] is the source directory; otherwise it says it skipped.
+ * directory under /tmp and always runs; gzipped ones come from a minimal
+ * gzip writer (stored blocks) of the test's own. The real-data part checks
+ * the MNIST files (raw or .gz) when it finds them: in $MNIST_DATA, else in
+ * <srcdir>/data/mnist or <srcdir>/../shared/data/mnist, srcdir being argv[1]
+ * or where this file was compiled from; otherwise it says it skipped.
  */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, rmdir */
 
@@ -29,6 +31,14 @@ static const char *const made_names[] = {
     "t10k-images-idx3-ubyte",
     "t10k-labels-idx1-ubyte",
     "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "train-images.idx3-ubyte.gz",
+    "train-labels.idx1-ubyte.gz",
+    "rt3.gz",
+    "rt1z",
+    "bad.gz",
 };
 
 static const char *tpath(const char *name)
@@ -59,6 +69,71 @@ static void write_raw(const char *path, const uint8_t *bytes, size_t n)
     if (n)
         fwrite(bytes, 1, n, f);
     fclose(f);
+}
+
+/* ---- a minimal gzip writer: one member of stored blocks ---- */
+
+static uint32_t crc32_bitwise(const uint8_t *p, size_t n)
+{
+    uint32_t r = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        r ^= p[i];
+        for (int k = 0; k < 8; k++)
+            r = (r & 1u) ? (r >> 1) ^ 0xEDB88320u : r >> 1;
+    }
+    return ~r;
+}
+
+/* Gzips bytes[0..n) into a new buffer (*out_n bytes). Blocks of at most
+ * 1000 bytes, so that small tests still get several. */
+static uint8_t *gzip_stored(const uint8_t *bytes, size_t n, size_t *out_n)
+{
+    size_t blocks = n / 1000 + 1;
+    uint8_t *g = malloc(10 + 5 * blocks + n + 8);
+    if (!g) {
+        perror("malloc");
+        exit(1);
+    }
+    static const uint8_t head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+    memcpy(g, head, 10);
+    size_t k = 10, done = 0;
+    do {
+        size_t len = n - done < 1000 ? n - done : 1000;
+        g[k++] = done + len == n ? 1 : 0; /* BFINAL, BTYPE 00 */
+        g[k++] = (uint8_t)len;
+        g[k++] = (uint8_t)(len >> 8);
+        g[k++] = (uint8_t)~len;
+        g[k++] = (uint8_t)(~len >> 8);
+        memcpy(g + k, bytes + done, len);
+        k += len;
+        done += len;
+    } while (done < n);
+    uint32_t crc = crc32_bitwise(bytes, n);
+    for (int i = 0; i < 4; i++)
+        g[k++] = (uint8_t)(crc >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        g[k++] = (uint8_t)(n >> (8 * i));
+    *out_n = k;
+    return g;
+}
+
+/* Writes bytes[0..n) gzipped to path. */
+static void write_gz(const char *path, const uint8_t *bytes, size_t n)
+{
+    size_t gn;
+    uint8_t *g = gzip_stored(bytes, n, &gn);
+    write_raw(path, g, gn);
+    free(g);
+}
+
+/* Reads a whole (small) file. */
+static size_t slurp(const char *path, uint8_t *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, cap, f) : 0;
+    if (f)
+        fclose(f);
+    return n;
 }
 
 /* A header for a u8 array: magic 0 0 type rank, then big-endian dims. */
@@ -249,11 +324,7 @@ static void test_dataset(void)
     expect_load_fail("train", want, "scripts/fetch_mnist.sh", NULL);
     CHECK(mn_dataset_load(tmpdir, "valid", &ds, &e) == -1 && strstr(e.msg, "valid"));
 
-    /* a gzipped copy gets a hint */
-    write_raw(tpath("t10k-images-idx3-ubyte.gz"), (const uint8_t *)"\x1f\x8b", 2);
-    snprintf(want, sizeof want, "found %s/t10k-images-idx3-ubyte.gz", tmpdir);
-    expect_load_fail("t10k", "No such file or directory", want, "gunzip");
-    remove(tpath("t10k-images-idx3-ubyte.gz"));
+    expect_load_fail("train", ".gz", "train-images.idx3-ubyte", NULL); /* says what else it tried */
 
     /* dash spelling */
     write_set("train", 0, 5, 5, -1);
@@ -330,34 +401,210 @@ static void test_dataset(void)
     remove_set();
 }
 
+/* Gzipped IDX files: read like raw ones, errors name the .gz file. */
+static void test_gzipped(void)
+{
+    mn_err e = {{0}};
+    uint8_t file[4096];
+    uint8_t data[2 * 3 * 4];
+    for (int i = 0; i < 24; i++)
+        data[i] = (uint8_t)(i * 11 + 3);
+    uint32_t d3[3] = {2, 3, 4};
+    CHECK(mn_idx_write(tpath("rt3"), 3, d3, data, &e) == 0);
+    size_t n = slurp(tpath("rt3"), file, sizeof file);
+    CHECK(n == 40);
+
+    /* by name */
+    write_gz(tpath("rt3.gz"), file, n);
+    mn_idx x = {0};
+    CHECK_MSG(mn_idx_read(tpath("rt3.gz"), 3, &x, &e) == 0, "%s", e.msg);
+    CHECK(x.rank == 3 && x.dims[0] == 2 && x.dims[1] == 3 && x.dims[2] == 4);
+    CHECK(x.data && memcmp(x.data, data, 24) == 0);
+    mn_idx_free(&x);
+    /* by content, whatever the name */
+    write_gz(tpath("rt1z"), file, n);
+    CHECK_MSG(mn_idx_read(tpath("rt1z"), 3, &x, &e) == 0, "%s", e.msg);
+    CHECK(x.data && memcmp(x.data, data, 24) == 0);
+    mn_idx_free(&x);
+    /* a bigger one: several stored blocks */
+    static uint8_t big[3 * 28 * 28];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 7 % 253);
+    uint32_t db[3] = {3, 28, 28};
+    CHECK(mn_idx_write(tpath("rt3"), 3, db, big, &e) == 0);
+    static uint8_t bigfile[sizeof big + 16];
+    CHECK(slurp(tpath("rt3"), bigfile, sizeof bigfile) == sizeof bigfile);
+    write_gz(tpath("rt3.gz"), bigfile, sizeof bigfile);
+    CHECK_MSG(mn_idx_read(tpath("rt3.gz"), 3, &x, &e) == 0, "%s", e.msg);
+    CHECK(x.dims[0] == 3 && x.data && memcmp(x.data, big, sizeof big) == 0);
+    mn_idx_free(&x);
+
+    /* corrupt gzip: a bad CRC-32, cut short, not gzip at all, empty */
+    const char *bad = tpath("bad.gz");
+    size_t gn;
+    uint8_t *g = gzip_stored(file, n, &gn);
+    g[gn - 6] ^= 0x40;
+    write_raw(bad, g, gn);
+    expect_read_fail(bad, 3, "gzip CRC-32 mismatch");
+    g[gn - 6] ^= 0x40;
+    write_raw(bad, g, gn - 3);
+    expect_read_fail(bad, 3, "truncated gzip data");
+    write_raw(bad, g, 20);
+    expect_read_fail(bad, 3, "truncated");
+    g[10] = 0x07; /* BTYPE 3 */
+    write_raw(bad, g, gn);
+    expect_read_fail(bad, 3, "corrupt gzip data: invalid block type 3");
+    free(g);
+    write_raw(bad, file, n); /* a raw IDX file named .gz */
+    expect_read_fail(bad, 3, "not in gzip format");
+    write_raw(bad, (const uint8_t *)"", 0);
+    expect_read_fail(bad, 3, "empty");
+
+    /* IDX problems inside good gzip data: same checks as for raw files */
+    write_gz(bad, file, n - 1);
+    expect_read_fail(bad, 3, "truncated: expected 40 bytes, decompressed data has 39");
+    uint8_t more[41];
+    memcpy(more, file, 40);
+    more[40] = 9;
+    write_gz(bad, more, 41);
+    expect_read_fail(bad, 3, "trailing bytes: expected 40 bytes");
+    write_gz(bad, file, 10);
+    expect_read_fail(bad, 3, "truncated: expected at least 16 bytes of IDX header, decompressed data has 10");
+    write_gz(bad, file, 0);
+    expect_read_fail(bad, 3, "truncated: expected at least 4 bytes");
+    write_gz(bad, (const uint8_t *)"hello, world", 12);
+    expect_read_fail(bad, 3, "bad magic 0x68656c6c");
+    expect_read_fail(tpath("rt3.gz"), 1, "rank 3, expected rank 1");
+    uint8_t huge[16] = {0, 0, 8, 3, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    write_gz(bad, huge, 16);
+    expect_read_fail(bad, 3, "absurd");
+    remove(bad);
+    remove(tpath("rt3.gz"));
+    remove(tpath("rt1z"));
+    remove(tpath("rt3"));
+}
+
+/* Gzips a file of the test directory in place: name -> name.gz. */
+static void gzip_in_place(const char *name)
+{
+    static uint8_t buf[8192];
+    char gz[128];
+    snprintf(gz, sizeof gz, "%s.gz", name);
+    size_t n = slurp(tpath(name), buf, sizeof buf);
+    write_gz(tpath(gz), buf, n);
+    remove(tpath(name));
+}
+
+static void test_dataset_gz(void)
+{
+    mn_err e = {{0}};
+    mn_dataset ds = {0};
+
+    /* only .gz files, dash spelling */
+    write_set("train", 0, 5, 5, -1);
+    gzip_in_place("train-images-idx3-ubyte");
+    gzip_in_place("train-labels-idx1-ubyte");
+    CHECK_MSG(mn_dataset_load(tmpdir, "train", &ds, &e) == 0, "%s", e.msg);
+    CHECK(ds.n == 5 && ds.rows == 2 && ds.cols == 3 && ds.labels && ds.labels[4] == 4);
+    CHECK(ds.images && ds.images[0] == 0 && ds.images[1] == 255 && ds.images[7] == (uint8_t)(7 * 37));
+    mn_dataset_free(&ds);
+    remove_set();
+
+    /* dot spelling, gzipped */
+    write_set("train", 1, 4, 4, -1);
+    gzip_in_place("train-images.idx3-ubyte");
+    gzip_in_place("train-labels.idx1-ubyte");
+    CHECK_MSG(mn_dataset_load(tmpdir, "train", &ds, &e) == 0, "%s", e.msg);
+    CHECK(ds.n == 4);
+    mn_dataset_free(&ds);
+    remove_set();
+
+    /* raw images with gzipped labels */
+    write_set("t10k", 0, 3, 3, -1);
+    gzip_in_place("t10k-labels-idx1-ubyte");
+    CHECK_MSG(mn_dataset_load(tmpdir, "t10k", &ds, &e) == 0, "%s", e.msg);
+    CHECK(ds.n == 3 && ds.labels && ds.labels[2] == 2);
+    mn_dataset_free(&ds);
+
+    /* a raw file wins over a .gz beside it (here a broken one) */
+    write_raw(tpath("t10k-images-idx3-ubyte.gz"), (const uint8_t *)"\x1f\x8b", 2);
+    CHECK_MSG(mn_dataset_load(tmpdir, "t10k", &ds, &e) == 0, "%s", e.msg);
+    mn_dataset_free(&ds);
+
+    /* a corrupt .gz is named in the error */
+    remove(tpath("t10k-images-idx3-ubyte"));
+    char want[300];
+    snprintf(want, sizeof want, "%s/t10k-images-idx3-ubyte.gz: truncated gzip data", tmpdir);
+    expect_load_fail("t10k", want, NULL, NULL);
+    write_set("t10k", 0, 3, 3, -1);
+    gzip_in_place("t10k-images-idx3-ubyte");
+    {
+        static uint8_t g[8192];
+        size_t gn = slurp(tpath("t10k-images-idx3-ubyte.gz"), g, sizeof g);
+        g[gn - 8] ^= 1; /* the CRC */
+        write_raw(tpath("t10k-images-idx3-ubyte.gz"), g, gn);
+    }
+    snprintf(want, sizeof want, "%s/t10k-images-idx3-ubyte.gz: gzip CRC-32 mismatch", tmpdir);
+    expect_load_fail("t10k", want, NULL, NULL);
+
+    /* counts that differ name both files, .gz or not */
+    write_set("t10k", 0, 3, 2, -1);
+    gzip_in_place("t10k-images-idx3-ubyte");
+    char f1[300];
+    snprintf(f1, sizeof f1, "%s/t10k-images-idx3-ubyte.gz", tmpdir);
+    expect_load_fail("t10k", f1, "t10k-labels-idx1-ubyte", "counts differ");
+    remove_set();
+}
+
+/* The source directory: argv[1], or the one this file was compiled from. */
+static const char *source_dir(int argc, char **argv)
+{
+    static char buf[600];
+    if (argc > 1)
+        return argv[1];
+    const char *f = __FILE__;
+    const char *end = strstr(f, "/tests/test_idx.c");
+    if (f[0] != '/' || !end || (size_t)(end - f) >= sizeof buf)
+        return NULL;
+    memcpy(buf, f, (size_t)(end - f));
+    buf[end - f] = 0;
+    return buf;
+}
+
 static int real_dir(char *dir, size_t cap, const char *srcdir)
 {
+    char cands[3][520];
+    int nc = 0;
     const char *env = getenv("MNIST_DATA");
     if (env && env[0])
-        snprintf(dir, cap, "%s", env);
-    else if (srcdir)
-        snprintf(dir, cap, "%s/data/mnist", srcdir);
-    else
-        return 0;
-    char probe[600];
-    snprintf(probe, sizeof probe, "%s/t10k-labels-idx1-ubyte", dir);
-    FILE *f = fopen(probe, "rb");
-    if (!f) {
-        snprintf(probe, sizeof probe, "%s/t10k-labels.idx1-ubyte", dir);
-        f = fopen(probe, "rb");
+        snprintf(cands[nc++], sizeof cands[0], "%s", env);
+    if (srcdir) {
+        snprintf(cands[nc++], sizeof cands[0], "%s/data/mnist", srcdir);
+        snprintf(cands[nc++], sizeof cands[0], "%s/../shared/data/mnist", srcdir);
     }
-    if (!f)
-        return 0;
-    fclose(f);
-    return 1;
+    static const char *const probes[4] = {"t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte",
+                                          "t10k-labels-idx1-ubyte.gz", "t10k-labels.idx1-ubyte.gz"};
+    for (int c = 0; c < nc; c++) {
+        for (int i = 0; i < 4; i++) {
+            char probe[600];
+            snprintf(probe, sizeof probe, "%.520s/%s", cands[c], probes[i]);
+            FILE *f = fopen(probe, "rb");
+            if (f) {
+                fclose(f);
+                snprintf(dir, cap, "%.511s", cands[c]);
+                return 1;
+            }
+        }
+    }
+    return 0;
 }
 
 static void test_real(const char *srcdir)
 {
     char dir[512];
     if (!real_dir(dir, sizeof dir, srcdir)) {
-        printf("test_idx: real MNIST not found (set MNIST_DATA or pass the source dir holding data/mnist); "
-               "real-data part skipped\n");
+        printf("test_idx: real MNIST not found (set MNIST_DATA, or pass the source dir holding data/mnist or "
+               "beside ../shared/data/mnist); real-data part skipped\n");
         return;
     }
     printf("test_idx: checking real MNIST in %s\n", dir);
@@ -405,7 +652,9 @@ int main(int argc, char **argv)
     test_round_trip();
     test_malformed();
     test_dataset();
+    test_gzipped();
+    test_dataset_gz();
     cleanup();
-    test_real(argc > 1 ? argv[1] : NULL);
+    test_real(source_dir(argc, argv));
     return test_summary("test_idx");
 }

@@ -4,6 +4,10 @@
  * (0, 0, type code, rank), then `rank` big-endian u32 dimensions, then the
  * data. The trainer needs u8 images of rank 3 (n, rows, cols) and u8 labels
  * of rank 1 (n). Everything is validated before anything is allocated.
+ *
+ * Files may be gzipped, as MNIST and Fashion-MNIST are distributed: they are
+ * decompressed in memory (see gzip.h) and then validated exactly like a raw
+ * file, with errors naming the .gz file.
  */
 #ifndef MNIST_IDX_H
 #define MNIST_IDX_H
@@ -24,7 +28,10 @@ typedef struct {
 
 /* Reads a u8 IDX file of the given rank (type code 0x08). Fails, naming the
  * file, on: missing/unreadable file, wrong magic, wrong type or rank, zero or
- * absurd dimensions, length != header + product(dims). */
+ * absurd dimensions, length != header + product(dims). A path ending in
+ * ".gz", or a file starting with the gzip magic (1f 8b), is gunzipped first;
+ * then corrupt gzip data (bad CRC, truncation, ...) is an error too, and the
+ * length checked is that of the decompressed data. */
 int mn_idx_read(const char *path, int want_rank, mn_idx *out, mn_err *e);
 void mn_idx_free(mn_idx *x);
 
@@ -41,10 +48,11 @@ typedef struct {
 
 /* Loads "<dir>/<prefix>-images-idx3-ubyte" and "<dir>/<prefix>-labels-idx1-ubyte"
  * where prefix is "train" or "t10k". Both spellings of the names are accepted
- * ("train-images-idx3-ubyte" and "train-images.idx3-ubyte"). Checks that the
- * counts agree and every label is below 10. Only raw files are read: when a
- * file is missing, the error names the first spelling and points to
- * scripts/fetch_mnist.sh, or to a ".gz" copy if one is there. */
+ * ("train-images-idx3-ubyte" and "train-images.idx3-ubyte"), each raw or
+ * gzipped; the first of "<name>", "<name>.gz", "<dotted name>",
+ * "<dotted name>.gz" that exists is read. Checks that the counts agree and
+ * every label is below 10. When none exists, the error names the first
+ * spelling and points to scripts/fetch_mnist.sh. */
 int mn_dataset_load(const char *dir, const char *prefix, mn_dataset *ds, mn_err *e);
 void mn_dataset_free(mn_dataset *ds);
 
