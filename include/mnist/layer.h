@@ -48,9 +48,72 @@ void mn_dropout_backward(float *din, const float *dout, const float *mask, size_
 double mn_softmax_xent_forward(float *probs, const float *logits, const int *labels, int B, int C, int *correct);
 void mn_softmax_xent_backward(float *dlogits, const float *probs, const int *labels, int B, int C, float scale);
 
+/* 2-D convolution (Keras Conv2D, PyTorch Conv2d), NCHW, with bias.
+ *
+ * Arch grammar: conv:FILTERS:KERNEL[:OPTION]...  where KERNEL is K (square)
+ * or KHxKW, and the options, in any order, at most one of each kind, are
+ *   sS or sSHxSW     stride (default 1)
+ *   valid            no padding (the default, as in Keras)
+ *   same             Keras 'same': output size = input size; stride 1 only
+ *                    (PyTorch's padding='same' is stride 1 only too; for an
+ *                    even kernel the extra row/column goes at the bottom/right,
+ *                    as both Keras and PyTorch do)
+ *   pP or pPHxPW     explicit zero padding, P on every side, or PH rows at
+ *                    top and bottom and PW columns left and right (PyTorch's
+ *                    padding=(PH, PW))
+ * e.g. conv:32:3, conv:6:5:same, conv:16:3x5:s2:p1. Output size per axis:
+ * floor((H + pad_top + pad_bottom - KH) / SH) + 1.
+ * Weights are PyTorch's [OC, C, KH, KW], bias [OC]; Keras's Glorot-uniform
+ * init with fan_in = C*KH*KW and fan_out = OC*KH*KW.
+ *
+ * Computed as im2col + mn_sgemm; `scratch` must hold
+ * mn_conv_scratch_floats(g, B) = B * (C*KH*KW + OC) * OH*OW floats (the
+ * layer's aux). Backward writes dw and db, and din unless it is NULL; it
+ * recomputes the columns rather than relying on a previous forward. */
+typedef struct {
+    int c, h, w;    /* input channels, rows, columns */
+    int oc, oh, ow; /* output channels (filters), rows, columns */
+    int kh, kw;     /* kernel */
+    int sh, sw;     /* stride */
+    int pt, pl;     /* zero padding at the top and left; bottom/right follow from oh, ow */
+} mn_conv_geom;
+
+size_t mn_conv_scratch_floats(const mn_conv_geom *g, int B);
+void mn_conv_forward(float *out, const float *in, const float *w, const float *b, int B, const mn_conv_geom *g,
+                     float *scratch);
+void mn_conv_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w, int B,
+                      const mn_conv_geom *g, float *scratch);
+
+/* Pooling (Keras MaxPooling2D / AveragePooling2D, PyTorch MaxPool2d /
+ * AvgPool2d) over KH x KW windows with stride SH x SW, no padding: the output
+ * is floor((H - KH) / SH) + 1 rows (Keras's 'valid'), so rows and columns
+ * that do not fill a window are dropped.
+ * Arch grammar: maxpool:SIZE[:sS], avgpool:SIZE[:sS], SIZE and S being N or
+ * NHxNW; the stride defaults to the pool size; e.g. maxpool:2, maxpool:3:s2.
+ * Max pooling records in argmax (if non-NULL; one float per output) the
+ * position within its window (ky*KW + kx) of the first maximum, and its
+ * backward routes each gradient there. Average pooling divides by KH*KW.
+ * Backward overwrites din. */
+void mn_maxpool_forward(float *out, float *argmax, const float *in, int B, int C, int H, int W, int KH, int KW, int SH,
+                        int SW);
+void mn_maxpool_backward(float *din, const float *dout, const float *argmax, int B, int C, int H, int W, int KH, int KW,
+                         int SH, int SW);
+void mn_avgpool_forward(float *out, const float *in, int B, int C, int H, int W, int KH, int KW, int SH, int SW);
+void mn_avgpool_backward(float *din, const float *dout, int B, int C, int H, int W, int KH, int KW, int SH, int SW);
+
 /* ---- the layer table -------------------------------------------------- */
 
-typedef enum { MN_FLATTEN, MN_DENSE, MN_RELU, MN_SIGMOID, MN_DROPOUT, MN_N_KINDS } mn_kind;
+typedef enum {
+    MN_FLATTEN,
+    MN_DENSE,
+    MN_RELU,
+    MN_SIGMOID,
+    MN_DROPOUT,
+    MN_CONV,
+    MN_MAXPOOL,
+    MN_AVGPOOL,
+    MN_N_KINDS
+} mn_kind;
 
 /* Per-sample shape: channels, height, width. A flat vector of n is (n,1,1). */
 typedef struct {
@@ -98,13 +161,26 @@ struct mn_layer {
     mn_shape in, out;
     int units;       /* dense: output features */
     float rate;      /* dropout: fraction dropped */
+    int filters;     /* conv: output channels */
+    int kh, kw;      /* conv: kernel; pools: window */
+    int stride_h, stride_w;
+    int pad_top, pad_left, pad_bottom, pad_right; /* conv: zero padding */
+    int pad_same;    /* conv: padding was given as 'same' */
     int module;      /* index in the equivalent torch.nn.Sequential */
     size_t n_params; /* floats */
     size_t param_off;/* offset into the model's parameter buffer */
     float *aux;      /* per-layer scratch (max_batch * aux_size floats) */
 };
 
-extern const mn_layer_ops mn_flatten_ops, mn_dense_ops, mn_relu_ops, mn_sigmoid_ops, mn_dropout_ops;
+extern const mn_layer_ops mn_flatten_ops, mn_dense_ops, mn_relu_ops, mn_sigmoid_ops, mn_dropout_ops, mn_conv_ops,
+    mn_maxpool_ops, mn_avgpool_ops;
+
+/* Shared by the conv and pooling tables (conv.c, maxpool.c): parses the
+ * window options above into l (conv: after FILTERS; pools: the whole args),
+ * and sets up / describes a pooling layer. */
+int mn_parse_window(mn_layer *l, const char *opts, int conv, mn_err *e);
+int mn_pool_setup(mn_layer *l, mn_err *e);
+void mn_pool_describe(const mn_layer *l, char *buf, size_t len);
 
 /* The table for a kind, or the kind for an arch token (-1 if unknown). */
 const mn_layer_ops *mn_layer_ops_of(mn_kind k);

@@ -7,7 +7,8 @@
 
 static const mn_layer_ops *const kinds[MN_N_KINDS] = {
     [MN_FLATTEN] = &mn_flatten_ops, [MN_DENSE] = &mn_dense_ops,     [MN_RELU] = &mn_relu_ops,
-    [MN_SIGMOID] = &mn_sigmoid_ops, [MN_DROPOUT] = &mn_dropout_ops,
+    [MN_SIGMOID] = &mn_sigmoid_ops, [MN_DROPOUT] = &mn_dropout_ops, [MN_CONV] = &mn_conv_ops,
+    [MN_MAXPOOL] = &mn_maxpool_ops, [MN_AVGPOOL] = &mn_avgpool_ops,
 };
 
 const mn_layer_ops *mn_layer_ops_of(mn_kind k) { return (unsigned)k < MN_N_KINDS ? kinds[k] : NULL; }

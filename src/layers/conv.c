@@ -1,0 +1,640 @@
+/* conv.c - 2-D convolution (Keras Conv2D, PyTorch Conv2d) by im2col + GEMM.
+ *
+ * With P = OH*OW output positions and KK = C*KH*KW weights per filter, im2col
+ * lays receptive fields out as columns, one per output position, so that
+ *
+ *   forward   out[n] = W[OC][KK] * cols[n] + b      (one GEMM per group of GROUP images)
+ *   backward  dW = sum over n of dout[n] * cols[n]^T (one GEMM per chunk of G images)
+ *             dcols = W^T * dout[n], col2im into din[n]  (one GEMM per group)
+ *
+ * Groups run in parallel, one thread each with its own slice of the scratch
+ * buffer; the dW sum runs over chunks (G fixed by the geometry and the batch
+ * size, never by the thread count) as GEMMs with K = G*P, accumulated in
+ * order, whose threads split the output only. So results are bit-identical
+ * for any number of threads.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mnist/gemm.h"
+#include "mnist/layer.h"
+#include "layer_common.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#if defined(__AVX512F__) || defined(__AVX__)
+#include <immintrin.h>
+#endif
+
+/* Target size (floats) of a chunk's column matrix: small enough to stay in
+ * L2/L3 between im2col and the GEMM, large enough for good GEMM shapes. */
+#ifndef CHUNK_FLOATS
+#define CHUNK_FLOATS (256 * 1024)
+#endif
+
+/* Images per GEMM in forward and in backward's second pass: a GEMM over
+ * 2-4 images' columns runs 20-25% faster than one per image (MNIST's
+ * 11x11 maps are only 121 columns). Fixed, so never thread-dependent. */
+#define GROUP 4
+
+/* Below this many floats of copying per parallel loop, one thread does it. */
+#define PAR_MIN_FLOATS 32768
+
+static int chunk_images(const mn_conv_geom *g, int B)
+{
+    size_t per = (size_t)g->c * g->kh * g->kw * (size_t)g->oh * g->ow;
+    size_t n = per ? CHUNK_FLOATS / per : 1;
+    if (n < 1) n = 1;
+    if (n > (size_t)B) n = (size_t)(B > 0 ? B : 1);
+    return (int)n;
+}
+
+size_t mn_conv_scratch_floats(const mn_conv_geom *g, int B)
+{
+    /* forward and backward's second pass use one KK x P slice per thread (at
+     * most B threads), the first pass G <= B images of columns and of dout */
+    size_t KK = (size_t)g->c * g->kh * g->kw, P = (size_t)g->oh * g->ow;
+    return (size_t)(B > 0 ? B : 1) * (KK + (size_t)g->oc) * P;
+}
+
+/* The output positions o in [0, n) whose input index o*s + off lies in
+ * [0, len): [*lo, *hi). */
+static void valid_range(int off, int s, int len, int n, int *lo, int *hi)
+{
+    int a = off >= 0 ? 0 : (-off + s - 1) / s;
+    int b = len - 1 - off >= 0 ? (len - 1 - off) / s + 1 : 0;
+    if (a > n) a = n;
+    if (b > n) b = n;
+    if (b < a) b = a;
+    *lo = a;
+    *hi = b;
+}
+
+/* Short rows (im2col rows are OW floats, often 10-30). Plain loops here get
+ * turned into memcpy/memmove calls, which cost more than the copy itself at
+ * these lengths, so with AVX-512 / AVX we use masked / overlapping vector
+ * moves instead. */
+#if defined(__AVX512F__)
+static inline __mmask16 tail_mask(int n) { return (__mmask16)((1u << n) - 1u); }
+
+static inline void copy_row(float *restrict d, const float *restrict s, int n)
+{
+    int i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(d + i, _mm512_loadu_ps(s + i));
+    if (i < n) {
+        __mmask16 m = tail_mask(n - i);
+        _mm512_mask_storeu_ps(d + i, m, _mm512_maskz_loadu_ps(m, s + i));
+    }
+}
+
+static inline void add_row(float *restrict d, const float *restrict s, int n)
+{
+    int i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(d + i, _mm512_add_ps(_mm512_loadu_ps(d + i), _mm512_loadu_ps(s + i)));
+    if (i < n) {
+        __mmask16 m = tail_mask(n - i);
+        _mm512_mask_storeu_ps(d + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, d + i), _mm512_maskz_loadu_ps(m, s + i)));
+    }
+}
+
+static inline void zero_row(float *d, int n)
+{
+    int i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(d + i, _mm512_setzero_ps());
+    if (i < n) _mm512_mask_storeu_ps(d + i, tail_mask(n - i), _mm512_setzero_ps());
+}
+#elif defined(__AVX__)
+static inline void copy_row(float *restrict d, const float *restrict s, int n)
+{
+    if (n < 8) {
+        for (int i = 0; i < n; i++) d[i] = s[i];
+        return;
+    }
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(d + i, _mm256_loadu_ps(s + i));
+    if (i < n) _mm256_storeu_ps(d + n - 8, _mm256_loadu_ps(s + n - 8)); /* overlaps: same values */
+}
+
+static inline void add_row(float *restrict d, const float *restrict s, int n)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(d + i, _mm256_add_ps(_mm256_loadu_ps(d + i), _mm256_loadu_ps(s + i)));
+    for (; i < n; i++) d[i] += s[i];
+}
+
+static inline void zero_row(float *d, int n)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(d + i, _mm256_setzero_ps());
+    for (; i < n; i++) d[i] = 0.0f;
+}
+#else
+static inline void copy_row(float *restrict d, const float *restrict s, int n)
+{
+    for (int i = 0; i < n; i++) d[i] = s[i];
+}
+
+static inline void add_row(float *restrict d, const float *restrict s, int n)
+{
+    for (int i = 0; i < n; i++) d[i] += s[i];
+}
+
+static inline void zero_row(float *d, int n)
+{
+    for (int i = 0; i < n; i++) d[i] = 0.0f;
+}
+#endif
+
+/* One image's receptive fields into columns of cols (row stride ld). */
+static void im2col_generic(float *cols, size_t ld, const float *img, const mn_conv_geom *g)
+{
+    const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, SH = g->sh, SW = g->sw;
+    for (int c = 0; c < g->c; c++) {
+        const float *plane = img + (size_t)c * H * W;
+        for (int ky = 0; ky < g->kh; ky++) {
+            int ylo, yhi;
+            valid_range(ky - g->pt, SH, H, OH, &ylo, &yhi);
+            for (int kx = 0; kx < g->kw; kx++) {
+                float *dst = cols + ((size_t)(c * g->kh + ky) * g->kw + kx) * ld;
+                int xlo, xhi, off = kx - g->pl;
+                valid_range(off, SW, W, OW, &xlo, &xhi);
+                zero_row(dst, ylo * OW);
+                for (int oy = ylo; oy < yhi; oy++) {
+                    float *d = dst + (size_t)oy * OW;
+                    const float *row = plane + (size_t)(oy * SH + ky - g->pt) * W;
+                    zero_row(d, xlo);
+                    if (SW == 1)
+                        copy_row(d + xlo, row + (xlo + off), xhi - xlo); /* xlo + off >= 0 */
+                    else
+                        for (int ox = xlo; ox < xhi; ox++) d[ox] = row[ox * SW + off];
+                    zero_row(d + xhi, OW - xhi);
+                }
+                zero_row(dst + (size_t)yhi * OW, (OH - yhi) * OW);
+            }
+        }
+    }
+}
+
+/* The adjoint of im2col: one image's input gradient from its columns. */
+static void col2im_generic(float *img, const float *cols, size_t ld, const mn_conv_geom *g)
+{
+    const int H = g->h, W = g->w, OW = g->ow, SH = g->sh, SW = g->sw;
+    memset(img, 0, (size_t)g->c * H * W * sizeof *img);
+    for (int c = 0; c < g->c; c++) {
+        float *plane = img + (size_t)c * H * W;
+        for (int ky = 0; ky < g->kh; ky++) {
+            int ylo, yhi;
+            valid_range(ky - g->pt, SH, H, g->oh, &ylo, &yhi);
+            for (int kx = 0; kx < g->kw; kx++) {
+                const float *src = cols + ((size_t)(c * g->kh + ky) * g->kw + kx) * ld;
+                int xlo, xhi, off = kx - g->pl;
+                valid_range(off, SW, W, OW, &xlo, &xhi);
+                for (int oy = ylo; oy < yhi; oy++) {
+                    const float *s = src + (size_t)oy * OW;
+                    float *row = plane + (size_t)(oy * SH + ky - g->pt) * W;
+                    if (SW == 1) {
+                        add_row(row + (xlo + off), s + xlo, xhi - xlo);
+                    } else {
+                        for (int ox = xlo; ox < xhi; ox++) row[ox * SW + off] += s[ox];
+                    }
+                }
+            }
+        }
+    }
+}
+
+#if defined(__AVX512F__)
+/* Fast paths for stride-1 rows of at most 32 floats (every MNIST-sized
+ * feature map): an input or output row is one or two vectors, and the shift
+ * by kx - pad_left (with the padding's zeros) is a masked two-source permute.
+ * col2im then sums every input row in registers, the (ky, kx) terms in the
+ * same order as col2im_generic, so the two agree bit for bit; the generic
+ * version's overlapping read-modify-writes of short rows stall on store
+ * forwarding. */
+static int fast_rows(const mn_conv_geom *g) { return g->sw == 1 && g->w <= 32 && g->ow <= 32 && g->kw <= 32; }
+
+static inline __mmask16 lane_mask(int lo, int hi) /* lanes [lo, hi) of 16, clipped */
+{
+    if (lo < 0) lo = 0;
+    if (hi > 16) hi = 16;
+    return hi <= lo ? 0 : (__mmask16)(((1u << (hi - lo)) - 1u) << lo);
+}
+
+/* out[o] = in[o + shift] for o in [0, n_out) where 0 <= o + shift < n_in,
+ * else 0; in and out of up to 32 floats as two vectors each. */
+typedef struct {
+    __m512i idx0, idx1;
+    __mmask16 m0, m1;
+} shift_op;
+
+static shift_op make_shift(int shift, int n_in, int n_out)
+{
+    const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    shift_op s;
+    s.idx0 = _mm512_add_epi32(iota, _mm512_set1_epi32(shift));
+    s.idx1 = _mm512_add_epi32(iota, _mm512_set1_epi32(16 + shift));
+    int lo = -shift, hi = n_in - shift; /* valid o */
+    if (hi > n_out) hi = n_out;
+    s.m0 = lane_mask(lo, hi);
+    s.m1 = lane_mask(lo - 16, hi - 16);
+    return s;
+}
+
+static void im2col_fast(float *cols, size_t ld, const float *img, const mn_conv_geom *g)
+{
+    const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, SH = g->sh;
+    const int wide = W > 16 || OW > 16;
+    const __mmask16 in0 = lane_mask(0, W), in1 = lane_mask(-16, W - 16);
+    const __mmask16 out0 = lane_mask(0, OW), out1 = lane_mask(-16, OW - 16);
+    for (int c = 0; c < g->c; c++) {
+        const float *plane = img + (size_t)c * H * W;
+        for (int ky = 0; ky < g->kh; ky++) {
+            int ylo, yhi;
+            valid_range(ky - g->pt, SH, H, OH, &ylo, &yhi);
+            for (int kx = 0; kx < g->kw; kx++) {
+                float *d = cols + ((size_t)(c * g->kh + ky) * g->kw + kx) * ld;
+                shift_op sh = make_shift(kx - g->pl, W, OW);
+                zero_row(d, ylo * OW);
+                zero_row(d + (size_t)yhi * OW, (OH - yhi) * OW);
+                const float *row = plane + (size_t)(ylo * SH + ky - g->pt) * W;
+                const size_t step = (size_t)SH * W;
+                d += (size_t)ylo * OW;
+                if (!wide) {
+                    for (int oy = ylo; oy < yhi; oy++, d += OW, row += step) {
+                        __m512 a = _mm512_maskz_loadu_ps(in0, row);
+                        _mm512_mask_storeu_ps(d, out0, _mm512_maskz_permutexvar_ps(sh.m0, sh.idx0, a));
+                    }
+                } else {
+                    for (int oy = ylo; oy < yhi; oy++, d += OW, row += step) {
+                        __m512 a = _mm512_maskz_loadu_ps(in0, row), b = _mm512_maskz_loadu_ps(in1, row + 16);
+                        _mm512_mask_storeu_ps(d, out0, _mm512_maskz_permutex2var_ps(sh.m0, a, sh.idx0, b));
+                        _mm512_mask_storeu_ps(d + 16, out1, _mm512_maskz_permutex2var_ps(sh.m1, a, sh.idx1, b));
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void col2im_fast(float *img, const float *cols, size_t ld, const mn_conv_geom *g)
+{
+    const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, SH = g->sh, KH = g->kh, KW = g->kw;
+    const int wide = W > 16 || OW > 16;
+    const __mmask16 src0 = lane_mask(0, OW), src1 = lane_mask(-16, OW - 16);
+    const __mmask16 dst0 = lane_mask(0, W), dst1 = lane_mask(-16, W - 16);
+    shift_op sh[32];
+    for (int kx = 0; kx < KW; kx++) sh[kx] = make_shift(g->pl - kx, OW, W);
+    for (int c = 0; c < g->c; c++)
+        for (int iy = 0; iy < H; iy++) {
+            __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+            for (int ky = 0; ky < KH; ky++) {
+                int t = iy + g->pt - ky; /* = oy * SH */
+                if (t < 0 || t % SH || t / SH >= OH) continue;
+                const float *s = cols + ((size_t)(c * KH + ky) * KW) * ld + (size_t)(t / SH) * OW;
+                if (!wide) {
+                    for (int kx = 0; kx < KW; kx++, s += ld)
+                        acc0 = _mm512_add_ps(acc0, _mm512_maskz_permutexvar_ps(sh[kx].m0, sh[kx].idx0,
+                                                                               _mm512_maskz_loadu_ps(src0, s)));
+                } else {
+                    for (int kx = 0; kx < KW; kx++, s += ld) {
+                        __m512 a = _mm512_maskz_loadu_ps(src0, s), b = _mm512_maskz_loadu_ps(src1, s + 16);
+                        acc0 = _mm512_add_ps(acc0, _mm512_maskz_permutex2var_ps(sh[kx].m0, a, sh[kx].idx0, b));
+                        acc1 = _mm512_add_ps(acc1, _mm512_maskz_permutex2var_ps(sh[kx].m1, a, sh[kx].idx1, b));
+                    }
+                }
+            }
+            float *row = img + ((size_t)c * H + iy) * W;
+            _mm512_mask_storeu_ps(row, dst0, acc0);
+            if (wide) _mm512_mask_storeu_ps(row + 16, dst1, acc1);
+        }
+}
+#endif
+
+static void im2col(float *cols, size_t ld, const float *img, const mn_conv_geom *g)
+{
+#if defined(__AVX512F__)
+    if (fast_rows(g)) {
+        im2col_fast(cols, ld, img, g);
+        return;
+    }
+#endif
+    im2col_generic(cols, ld, img, g);
+}
+
+static void col2im(float *img, const float *cols, size_t ld, const mn_conv_geom *g)
+{
+#if defined(__AVX512F__)
+    if (fast_rows(g)) {
+        col2im_fast(img, cols, ld, g);
+        return;
+    }
+#endif
+    col2im_generic(img, cols, ld, g);
+}
+
+/* Sum of x[0..n) in a fixed order (16 interleaved partial sums, which the
+ * compiler can keep in one vector register). */
+static float row_sum(const float *x, int n)
+{
+    float acc[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[i + j];
+    float s = 0.0f;
+    for (int j = 0; j < 16; j++) s += acc[j];
+    for (; i < n; i++) s += x[i];
+    return s;
+}
+
+static int threads_for(size_t floats, int items)
+{
+    int nt = mn_get_threads();
+    if (floats < PAR_MIN_FLOATS) nt = 1;
+    return nt < items ? nt : items;
+}
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* Threads for a loop over the groups of B images: at most B / GROUP, so
+ * that every thread's slice of GROUP images fits in the B-image scratch. */
+static int group_threads(int B, size_t floats)
+{
+    int groups = (B + GROUP - 1) / GROUP, cap = B / GROUP;
+    int nt = threads_for(floats, groups);
+    if (cap < 1) cap = 1;
+    return nt < cap ? nt : cap;
+}
+
+/* Forward: groups of GROUP images run in parallel, each on one thread with
+ * its own slice of scratch (which stays in that core's L2): im2col into
+ * cols[KK][q*P], one GEMM tmp[OC][q*P] = W * cols, then tmp + bias is
+ * copied out to NCHW. The GEMM inside runs on its caller's thread (a nested
+ * OpenMP region), so there is no fork/join per group; with a single group
+ * (or one thread) the GEMM uses the threads itself. */
+void mn_conv_forward(float *out, const float *in, const float *w, const float *b, int B, const mn_conv_geom *g,
+                     float *scratch)
+{
+    const int P = g->oh * g->ow, KK = g->c * g->kh * g->kw, OC = g->oc, groups = (B + GROUP - 1) / GROUP;
+    const size_t isz = (size_t)g->c * g->h * g->w, osz = (size_t)OC * P, slice = (size_t)GROUP * (KK + OC) * P;
+    int nt = group_threads(B, (size_t)B * (KK + OC) * P);
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int gi = 0; gi < groups; gi++) {
+        const int n0 = gi * GROUP, q = B - n0 < GROUP ? B - n0 : GROUP, ld = q * P;
+        /* within the slice, q images of columns then q images of output: at most
+         * the slice, and at most B * (KK + OC) * P from the start in total */
+        float *cols = scratch + (size_t)thread_id() * slice, *tmp = cols + (size_t)KK * ld;
+        for (int i = 0; i < q; i++) im2col(cols + (size_t)i * P, (size_t)ld, in + (size_t)(n0 + i) * isz, g);
+        mn_sgemm(0, 0, OC, ld, KK, 1.0f, w, KK, cols, ld, 0.0f, tmp, ld);
+        for (int i = 0; i < q; i++)
+            for (int oc = 0; oc < OC; oc++) {
+                const float *t = tmp + (size_t)oc * ld + (size_t)i * P;
+                float *o = out + (size_t)(n0 + i) * osz + (size_t)oc * P, bias = b[oc];
+                for (int p = 0; p < P; p++) o[p] = t[p] + bias;
+            }
+    }
+}
+
+/* Backward, in two passes:
+ *  1. over chunks of G images: gather dout into doutT[OC][G*P], im2col into
+ *     cols[KK][G*P] (images in parallel), then dW (+)= doutT * cols^T as one
+ *     GEMM per chunk with K = G*P (chunks accumulate with beta = 1; the
+ *     GEMM's threads split dW) and db from doutT's rows;
+ *  2. groups of images in parallel as in forward: gather, dcols = W^T * doutT
+ *     into the thread's slice, col2im into din. */
+void mn_conv_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w, int B,
+                      const mn_conv_geom *g, float *scratch)
+{
+    const int P = g->oh * g->ow, KK = g->c * g->kh * g->kw, OC = g->oc, G = chunk_images(g, B);
+    const size_t isz = (size_t)g->c * g->h * g->w, osz = (size_t)OC * P;
+    memset(db, 0, (size_t)OC * sizeof *db);
+    if (B <= 0) memset(dw, 0, (size_t)OC * KK * sizeof *dw);
+    for (int n0 = 0; n0 < B; n0 += G) {
+        const int m = B - n0 < G ? B - n0 : G, ld = m * P;
+        float *cols = scratch, *doutT = scratch + (size_t)G * KK * P;
+        int nt = threads_for((size_t)ld * (KK + OC), m);
+        (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+        for (int i = 0; i < m; i++) {
+            const float *d = dout + (size_t)(n0 + i) * osz;
+            for (int oc = 0; oc < OC; oc++) copy_row(doutT + (size_t)oc * ld + (size_t)i * P, d + (size_t)oc * P, P);
+            im2col(cols + (size_t)i * P, (size_t)ld, in + (size_t)(n0 + i) * isz, g);
+        }
+        for (int oc = 0; oc < OC; oc++) db[oc] += row_sum(doutT + (size_t)oc * ld, ld);
+        mn_sgemm(0, 1, OC, KK, ld, 1.0f, doutT, ld, cols, ld, n0 ? 1.0f : 0.0f, dw, KK);
+    }
+    if (!din) return;
+    const int groups = (B + GROUP - 1) / GROUP;
+    const size_t slice = (size_t)GROUP * (KK + OC) * P;
+    int nt = group_threads(B, (size_t)B * (KK + OC) * P);
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int gi = 0; gi < groups; gi++) {
+        const int n0 = gi * GROUP, q = B - n0 < GROUP ? B - n0 : GROUP, ld = q * P;
+        float *dcols = scratch + (size_t)thread_id() * slice, *doutT = dcols + (size_t)KK * ld;
+        for (int i = 0; i < q; i++) {
+            const float *d = dout + (size_t)(n0 + i) * osz;
+            for (int oc = 0; oc < OC; oc++) copy_row(doutT + (size_t)oc * ld + (size_t)i * P, d + (size_t)oc * P, P);
+        }
+        mn_sgemm(1, 0, KK, ld, OC, 1.0f, w, KK, doutT, ld, 0.0f, dcols, ld);
+        for (int i = 0; i < q; i++) col2im(din + (size_t)(n0 + i) * isz, dcols + (size_t)i * P, (size_t)ld, g);
+    }
+}
+
+/* ---- the layer table ------------------------------------------------------ */
+
+static void geom_of(const mn_layer *l, mn_conv_geom *g)
+{
+    *g = (mn_conv_geom){l->in.c, l->in.h, l->in.w, l->out.c, l->out.h, l->out.w, l->kh, l->kw,
+                        l->stride_h,  l->stride_w, l->pad_top, l->pad_left};
+}
+
+/* "N" or "NxM" (each 1..max, or 0..max when zero_ok) spanning s[0..len). */
+static int parse_dims(const char *s, size_t len, int zero_ok, int max, int *a, int *b)
+{
+    char buf[32];
+    if (len == 0 || len >= sizeof buf) return -1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    long v[2];
+    int n = 0;
+    char *p = buf;
+    for (;;) {
+        if (*p < '0' || *p > '9') return -1; /* no signs or spaces */
+        char *end;
+        v[n] = strtol(p, &end, 10);
+        if (v[n] < (zero_ok ? 0 : 1) || v[n] > max) return -1;
+        n++;
+        if (*end == '\0') break;
+        if (*end != 'x' || n == 2) return -1;
+        p = end + 1;
+    }
+    *a = (int)v[0];
+    *b = n == 2 ? (int)v[1] : (int)v[0];
+    return 0;
+}
+
+#define MAX_WINDOW 1024
+
+int mn_parse_window(mn_layer *l, const char *opts, int conv, mn_err *e)
+{
+    const char *tok = l->ops->token;
+    const char *usage = conv ? "conv needs FILTERS:KERNEL[:sS][:same|:valid|:pP], e.g. conv:32:3 or conv:16:3x5:s2:p1"
+                             : NULL;
+    char pool_usage[96];
+    if (!conv) {
+        snprintf(pool_usage, sizeof pool_usage, "%s needs SIZE[:sS], e.g. %s:2 or %s:3:s2", tok, tok, tok);
+        usage = pool_usage;
+    }
+    if (!opts || !*opts) return mn_fail(e, "%s", usage);
+    const char *p = opts, *colon = strchr(p, ':');
+    size_t len = colon ? (size_t)(colon - p) : strlen(p);
+    if (parse_dims(p, len, 0, MAX_WINDOW, &l->kh, &l->kw))
+        return mn_fail(e, "%s: bad %s size '%.*s' (want N or NxM, 1 to %d): %s", tok, conv ? "kernel" : "window",
+                       (int)len, p, MAX_WINDOW, usage);
+    int have_stride = 0, have_pad = 0;
+    l->stride_h = conv ? 1 : l->kh;
+    l->stride_w = conv ? 1 : l->kw;
+    l->pad_top = l->pad_left = l->pad_bottom = l->pad_right = 0;
+    l->pad_same = 0;
+    while (colon) {
+        p = colon + 1;
+        colon = strchr(p, ':');
+        len = colon ? (size_t)(colon - p) : strlen(p);
+        if (len > 0 && p[0] == 's' && !(len == 4 && !strncmp(p, "same", 4))) {
+            if (have_stride++) return mn_fail(e, "%s: stride given twice: %s", tok, usage);
+            if (parse_dims(p + 1, len - 1, 0, MAX_WINDOW, &l->stride_h, &l->stride_w))
+                return mn_fail(e, "%s: bad stride '%.*s' (want sN or sNxM, N from 1 to %d)", tok, (int)len, p,
+                               MAX_WINDOW);
+        } else if (len == 5 && !strncmp(p, "valid", 5)) {
+            if (have_pad++) return mn_fail(e, "%s: padding given twice: %s", tok, usage);
+        } else if (conv && len == 4 && !strncmp(p, "same", 4)) {
+            if (have_pad++) return mn_fail(e, "%s: padding given twice: %s", tok, usage);
+            l->pad_same = 1;
+        } else if (conv && len > 0 && p[0] == 'p') {
+            if (have_pad++) return mn_fail(e, "%s: padding given twice: %s", tok, usage);
+            int ph, pw;
+            if (parse_dims(p + 1, len - 1, 1, MAX_WINDOW, &ph, &pw))
+                return mn_fail(e, "%s: bad padding '%.*s' (want pN or pNxM, N from 0 to %d)", tok, (int)len, p,
+                               MAX_WINDOW);
+            l->pad_top = l->pad_bottom = ph;
+            l->pad_left = l->pad_right = pw;
+        } else {
+            return mn_fail(e, "%s: unknown option '%.*s': %s", tok, (int)len, p, usage);
+        }
+    }
+    if (l->pad_same && (l->stride_h != 1 || l->stride_w != 1))
+        return mn_fail(e, "%s: 'same' padding needs stride 1 (PyTorch cannot express Keras's asymmetric 'same' "
+                          "padding of a strided convolution); give explicit padding instead, e.g. :p1",
+                       tok);
+    return 0;
+}
+
+static int parse(mn_layer *l, const char *args, mn_err *e)
+{
+    const char *usage = "conv needs FILTERS:KERNEL[:sS][:same|:valid|:pP], e.g. conv:32:3 or conv:16:3x5:s2:p1";
+    if (!args) return mn_fail(e, "%s", usage);
+    char *end;
+    long f = strtol(args, &end, 10);
+    if (end == args || args[0] < '0' || args[0] > '9' || f < 1 || f > 65536 || (*end && *end != ':'))
+        return mn_fail(e, "conv: bad filter count in '%s' (want 1 to 65536): %s", args, usage);
+    if (*end != ':') return mn_fail(e, "conv:%ld: no kernel size: %s", f, usage);
+    l->filters = (int)f;
+    return mn_parse_window(l, end + 1, 1, e);
+}
+
+static int setup(mn_layer *l, mn_err *e)
+{
+    char d[64];
+    l->ops->describe(l, d, sizeof d);
+    if (l->pad_same) {
+        /* stride 1: Keras pads kernel - 1 in total, the odd one at the end */
+        l->pad_top = (l->kh - 1) / 2, l->pad_bottom = l->kh - 1 - l->pad_top;
+        l->pad_left = (l->kw - 1) / 2, l->pad_right = l->kw - 1 - l->pad_left;
+    }
+    long ph = (long)l->in.h + l->pad_top + l->pad_bottom, pw = (long)l->in.w + l->pad_left + l->pad_right;
+    if (ph < l->kh || pw < l->kw)
+        return mn_fail(e, "%s on a %dx%dx%d input: the kernel is larger than the (padded) input", d, l->in.c,
+                       l->in.h, l->in.w);
+    l->out = (mn_shape){l->filters, (int)((ph - l->kh) / l->stride_h + 1), (int)((pw - l->kw) / l->stride_w + 1)};
+    double KK = (double)l->in.c * l->kh * l->kw, P = (double)l->out.h * l->out.w;
+    if (KK * l->filters > 2e8) return mn_fail(e, "%s on %d channels: too many parameters", d, l->in.c);
+    if (KK * P > 1e9 || (double)l->filters * P > 1e9)
+        return mn_fail(e, "%s on a %dx%dx%d input: too large", d, l->in.c, l->in.h, l->in.w);
+    l->n_params = (size_t)KK * (size_t)l->filters + (size_t)l->filters;
+    return 0;
+}
+
+static int dims_str(char *buf, size_t len, const char *prefix, int a, int b)
+{
+    return a == b ? snprintf(buf, len, ":%s%d", prefix, a) : snprintf(buf, len, ":%s%dx%d", prefix, a, b);
+}
+
+static void describe(const mn_layer *l, char *buf, size_t len)
+{
+    char k[32], s[32] = "", p[32] = "";
+    dims_str(k, sizeof k, "", l->kh, l->kw);
+    if (l->stride_h != 1 || l->stride_w != 1) dims_str(s, sizeof s, "s", l->stride_h, l->stride_w);
+    if (l->pad_same)
+        snprintf(p, sizeof p, ":same");
+    else if (l->pad_top || l->pad_left)
+        dims_str(p, sizeof p, "p", l->pad_top, l->pad_left);
+    snprintf(buf, len, "conv:%d%s%s%s", l->filters, k, s, p);
+}
+
+static size_t aux_size(const mn_layer *l)
+{
+    size_t KK = (size_t)l->in.c * l->kh * l->kw, P = (size_t)l->out.h * l->out.w;
+    return (KK + (size_t)l->filters) * P;
+}
+
+static int params(const mn_layer *l, mn_param_desc *p)
+{
+    int OC = l->filters;
+    p[0] = (mn_param_desc){"weight", 4, {OC, l->in.c, l->kh, l->kw}, 0};
+    p[1] = (mn_param_desc){"bias", 1, {OC, 0, 0, 0}, (size_t)OC * l->in.c * l->kh * l->kw};
+    return 2;
+}
+
+static void init(const mn_layer *l, float *p, mn_rng *rng)
+{
+    int OC = l->filters, k = l->kh * l->kw;
+    size_t nw = (size_t)OC * l->in.c * k;
+    mn_glorot_uniform(p, nw, l->in.c * k, OC * k, rng);
+    memset(p + nw, 0, (size_t)OC * sizeof *p);
+}
+
+static void forward(mn_layer *l, float *out, const float *in, const float *p, int B, int training, mn_rng *rng)
+{
+    (void)training, (void)rng;
+    mn_conv_geom g;
+    geom_of(l, &g);
+    mn_conv_forward(out, in, p, p + (size_t)g.oc * g.c * g.kh * g.kw, B, &g, l->aux);
+}
+
+static void backward(mn_layer *l, float *din, float *dp, const float *dout, const float *in, const float *out,
+                     const float *p, int B)
+{
+    (void)out;
+    mn_conv_geom g;
+    geom_of(l, &g);
+    mn_conv_backward(din, dp, dp + (size_t)g.oc * g.c * g.kh * g.kw, dout, in, p, B, &g, l->aux);
+}
+
+const mn_layer_ops mn_conv_ops = {"conv", "Conv2D", "Conv2d", parse, setup, describe, aux_size, params, init, forward,
+                                  backward};

@@ -1,0 +1,236 @@
+/* maxpool.c - max pooling (Keras MaxPooling2D, PyTorch MaxPool2d), plus the
+ * setup and describe callbacks both pooling tables share. */
+#include <stdio.h>
+#include <string.h>
+
+#include "mnist/gemm.h"
+#include "mnist/layer.h"
+#include "layer_common.h"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+/* Planes (one channel of one image) per parallel loop below which one
+ * thread does the work. */
+#define PAR_MIN_FLOATS 32768
+
+static int pool_threads(size_t floats, long planes)
+{
+    int nt = mn_get_threads();
+    if (floats < PAR_MIN_FLOATS) nt = 1;
+    return nt < planes ? nt : (int)planes;
+}
+
+/* 2x2 windows with stride 2, the common case, on one plane. Within a window
+ * the first maximum in the order (0,0), (0,1), (1,0), (1,1) wins: pairs
+ * first (a later element must be strictly greater), then the pairs. */
+#if defined(__AVX512F__)
+/* Sixteen windows at a time: the even and odd columns of 32 input floats are
+ * separated with two-source permutes. */
+static void pool2_forward(float *o, float *a, const float *x, int H, int W, int OH, int OW)
+{
+    (void)H;
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512 one = _mm512_set1_ps(1.0f), two = _mm512_set1_ps(2.0f), three = _mm512_set1_ps(3.0f);
+    for (int oy = 0; oy < OH; oy++) {
+        const float *r0 = x + (size_t)(2 * oy) * W, *r1 = r0 + W;
+        float *oo = o + (size_t)oy * OW, *aa = a ? a + (size_t)oy * OW : NULL;
+        for (int ox = 0; ox < OW; ox += 16) {
+            int n = OW - ox < 16 ? OW - ox : 16; /* windows; they read 2n floats of each row */
+            __mmask16 mo = (__mmask16)((1u << n) - 1u);
+            __mmask16 m0 = (__mmask16)(n >= 8 ? 0xFFFFu : (1u << (2 * n)) - 1u);
+            __mmask16 m1 = (__mmask16)(n <= 8 ? 0u : (1u << (2 * n - 16)) - 1u);
+            const float *p0 = r0 + 2 * ox, *p1 = r1 + 2 * ox;
+            __m512 a0 = _mm512_maskz_loadu_ps(m0, p0), a1 = _mm512_maskz_loadu_ps(m1, p0 + 16);
+            __m512 b0 = _mm512_maskz_loadu_ps(m0, p1), b1 = _mm512_maskz_loadu_ps(m1, p1 + 16);
+            __m512 v0 = _mm512_permutex2var_ps(a0, even, a1), v1 = _mm512_permutex2var_ps(a0, odd, a1);
+            __m512 v2 = _mm512_permutex2var_ps(b0, even, b1), v3 = _mm512_permutex2var_ps(b0, odd, b1);
+            __mmask16 k01 = _mm512_cmp_ps_mask(v1, v0, _CMP_GT_OQ), k23 = _mm512_cmp_ps_mask(v3, v2, _CMP_GT_OQ);
+            __m512 m01 = _mm512_mask_blend_ps(k01, v0, v1), m23 = _mm512_mask_blend_ps(k23, v2, v3);
+            __m512 i01 = _mm512_maskz_mov_ps(k01, one), i23 = _mm512_mask_blend_ps(k23, two, three);
+            __mmask16 k = _mm512_cmp_ps_mask(m23, m01, _CMP_GT_OQ);
+            _mm512_mask_storeu_ps(oo + ox, mo, _mm512_mask_blend_ps(k, m01, m23));
+            if (aa) _mm512_mask_storeu_ps(aa + ox, mo, _mm512_mask_blend_ps(k, i01, i23));
+        }
+    }
+}
+
+/* din of one plane: each window's gradient to its recorded position, zeros
+ * elsewhere (including a last row / column that no window covers). */
+static void pool2_backward(float *d, const float *g, const float *a, int H, int W, int OH, int OW)
+{
+    const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f), two = _mm512_set1_ps(2.0f),
+                 three = _mm512_set1_ps(3.0f);
+    for (int oy = 0; oy < OH; oy++) {
+        float *r0 = d + (size_t)(2 * oy) * W, *r1 = r0 + W;
+        const float *gg = g + (size_t)oy * OW, *aa = a + (size_t)oy * OW;
+        for (int ox = 0; ox < OW; ox += 16) {
+            int n = OW - ox < 16 ? OW - ox : 16;
+            __mmask16 mo = (__mmask16)((1u << n) - 1u);
+            __mmask16 m0 = (__mmask16)(n >= 8 ? 0xFFFFu : (1u << (2 * n)) - 1u);
+            __mmask16 m1 = (__mmask16)(n <= 8 ? 0u : (1u << (2 * n - 16)) - 1u);
+            __m512 gv = _mm512_maskz_loadu_ps(mo, gg + ox), av = _mm512_maskz_loadu_ps(mo, aa + ox);
+            __m512 v0 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(av, zero, _CMP_EQ_OQ), gv);
+            __m512 v1 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(av, one, _CMP_EQ_OQ), gv);
+            __m512 v2 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(av, two, _CMP_EQ_OQ), gv);
+            __m512 v3 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(av, three, _CMP_EQ_OQ), gv);
+            float *p0 = r0 + 2 * ox, *p1 = r1 + 2 * ox;
+            _mm512_mask_storeu_ps(p0, m0, _mm512_permutex2var_ps(v0, lo, v1));
+            _mm512_mask_storeu_ps(p0 + 16, m1, _mm512_permutex2var_ps(v0, hi, v1));
+            _mm512_mask_storeu_ps(p1, m0, _mm512_permutex2var_ps(v2, lo, v3));
+            _mm512_mask_storeu_ps(p1 + 16, m1, _mm512_permutex2var_ps(v2, hi, v3));
+        }
+        if (W > 2 * OW) r0[W - 1] = r1[W - 1] = 0.0f;
+    }
+    if (H > 2 * OH) memset(d + (size_t)(H - 1) * W, 0, (size_t)W * sizeof *d);
+}
+#else
+static void pool2_forward(float *o, float *a, const float *x, int H, int W, int OH, int OW)
+{
+    (void)H;
+    for (int oy = 0; oy < OH; oy++) {
+        const float *r0 = x + (size_t)(2 * oy) * W, *r1 = r0 + W;
+        float *oo = o + (size_t)oy * OW;
+        for (int ox = 0; ox < OW; ox++) {
+            float v0 = r0[2 * ox], v1 = r0[2 * ox + 1], v2 = r1[2 * ox], v3 = r1[2 * ox + 1];
+            float m01 = v1 > v0 ? v1 : v0, m23 = v3 > v2 ? v3 : v2;
+            float i01 = v1 > v0 ? 1.0f : 0.0f, i23 = v3 > v2 ? 3.0f : 2.0f;
+            oo[ox] = m23 > m01 ? m23 : m01;
+            if (a) a[(size_t)oy * OW + ox] = m23 > m01 ? i23 : i01;
+        }
+    }
+}
+
+static void pool2_backward(float *d, const float *g, const float *a, int H, int W, int OH, int OW)
+{
+    for (int oy = 0; oy < OH; oy++) {
+        float *r0 = d + (size_t)(2 * oy) * W, *r1 = r0 + W;
+        const float *gg = g + (size_t)oy * OW, *aa = a + (size_t)oy * OW;
+        for (int ox = 0; ox < OW; ox++) {
+            float v = gg[ox], k = aa[ox];
+            r0[2 * ox] = k == 0.0f ? v : 0.0f;
+            r0[2 * ox + 1] = k == 1.0f ? v : 0.0f;
+            r1[2 * ox] = k == 2.0f ? v : 0.0f;
+            r1[2 * ox + 1] = k == 3.0f ? v : 0.0f;
+        }
+        if (W > 2 * OW) r0[W - 1] = r1[W - 1] = 0.0f;
+    }
+    if (H > 2 * OH) memset(d + (size_t)(H - 1) * W, 0, (size_t)W * sizeof *d);
+}
+#endif
+
+void mn_maxpool_forward(float *out, float *argmax, const float *in, int B, int C, int H, int W, int KH, int KW, int SH,
+                        int SW)
+{
+    const int OH = (H - KH) / SH + 1, OW = (W - KW) / SW + 1;
+    const long planes = (long)B * C;
+    int nt = pool_threads((size_t)planes * H * W, planes);
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (long pl = 0; pl < planes; pl++) {
+        const float *x = in + (size_t)pl * H * W;
+        float *o = out + (size_t)pl * OH * OW, *a = argmax ? argmax + (size_t)pl * OH * OW : NULL;
+        if (KH == 2 && KW == 2 && SH == 2 && SW == 2) {
+            pool2_forward(o, a, x, H, W, OH, OW);
+            continue;
+        }
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                const float *win = x + (size_t)(oy * SH) * W + (size_t)ox * SW;
+                float best = win[0];
+                int bi = 0;
+                for (int ky = 0; ky < KH; ky++)
+                    for (int kx = 0; kx < KW; kx++) {
+                        float v = win[(size_t)ky * W + kx];
+                        if (v > best) best = v, bi = ky * KW + kx; /* ties: the first maximum wins */
+                    }
+                o[(size_t)oy * OW + ox] = best;
+                if (a) a[(size_t)oy * OW + ox] = (float)bi;
+            }
+    }
+}
+
+void mn_maxpool_backward(float *din, const float *dout, const float *argmax, int B, int C, int H, int W, int KH, int KW,
+                         int SH, int SW)
+{
+    const int OH = (H - KH) / SH + 1, OW = (W - KW) / SW + 1;
+    const long planes = (long)B * C;
+    int nt = pool_threads((size_t)planes * H * W, planes);
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (long pl = 0; pl < planes; pl++) {
+        float *d = din + (size_t)pl * H * W;
+        const float *g = dout + (size_t)pl * OH * OW, *a = argmax + (size_t)pl * OH * OW;
+        if (KH == 2 && KW == 2 && SH == 2 && SW == 2) {
+            pool2_backward(d, g, a, H, W, OH, OW);
+            continue;
+        }
+        memset(d, 0, (size_t)H * W * sizeof *d);
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                int bi = (int)a[(size_t)oy * OW + ox], ky = bi / KW, kx = bi % KW;
+                /* += : windows may overlap when the stride is below the size */
+                d[(size_t)(oy * SH + ky) * W + (size_t)ox * SW + kx] += g[(size_t)oy * OW + ox];
+            }
+    }
+}
+
+/* ---- the tables (shared with avgpool.c) ------------------------------------ */
+
+int mn_pool_setup(mn_layer *l, mn_err *e)
+{
+    char d[64];
+    l->ops->describe(l, d, sizeof d);
+    if (l->in.h < l->kh || l->in.w < l->kw)
+        return mn_fail(e, "%s on a %dx%dx%d input: the window is larger than the input", d, l->in.c, l->in.h,
+                       l->in.w);
+    l->out = (mn_shape){l->in.c, (l->in.h - l->kh) / l->stride_h + 1, (l->in.w - l->kw) / l->stride_w + 1};
+    l->n_params = 0;
+    return 0;
+}
+
+void mn_pool_describe(const mn_layer *l, char *buf, size_t len)
+{
+    char k[32], s[32] = "";
+    if (l->kh == l->kw)
+        snprintf(k, sizeof k, "%d", l->kh);
+    else
+        snprintf(k, sizeof k, "%dx%d", l->kh, l->kw);
+    if (l->stride_h != l->kh || l->stride_w != l->kw) {
+        if (l->stride_h == l->stride_w)
+            snprintf(s, sizeof s, ":s%d", l->stride_h);
+        else
+            snprintf(s, sizeof s, ":s%dx%d", l->stride_h, l->stride_w);
+    }
+    snprintf(buf, len, "%s:%s%s", l->ops->token, k, s);
+}
+
+static int parse(mn_layer *l, const char *args, mn_err *e) { return mn_parse_window(l, args, 0, e); }
+
+static size_t aux_size(const mn_layer *l) { return mn_shape_size(l->out); }
+
+static void forward(mn_layer *l, float *out, const float *in, const float *p, int B, int training, mn_rng *rng)
+{
+    (void)p, (void)training, (void)rng;
+    mn_maxpool_forward(out, l->aux, in, B, l->in.c, l->in.h, l->in.w, l->kh, l->kw, l->stride_h, l->stride_w);
+}
+
+static void backward(mn_layer *l, float *din, float *dp, const float *dout, const float *in, const float *out,
+                     const float *p, int B)
+{
+    (void)dp, (void)in, (void)out, (void)p;
+    if (din)
+        mn_maxpool_backward(din, dout, l->aux, B, l->in.c, l->in.h, l->in.w, l->kh, l->kw, l->stride_h,
+                            l->stride_w);
+}
+
+const mn_layer_ops mn_maxpool_ops = {"maxpool", "MaxPooling2D", "MaxPool2d", parse,   mn_pool_setup, mn_pool_describe,
+                                     aux_size,  mn_no_params,  NULL,        forward, backward};
