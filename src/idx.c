@@ -430,6 +430,20 @@ static void u8_to_unit_float(const uint8_t *restrict src, float *restrict dst, s
         dst[j] = (float)src[j] * scale;
 }
 
+void mn_dataset_prefetch(const mn_dataset *ds, const int *idx, int first, int count)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    size_t pix = (size_t)ds->rows * (size_t)ds->cols;
+    for (int i = 0; i < count; i++) {
+        const uint8_t *img = ds->images + (size_t)(idx ? idx[first + i] : first + i) * pix;
+        for (size_t off = 0; off < pix; off += 64) __builtin_prefetch(img + off, 0, 1);
+        __builtin_prefetch(img + pix - 1, 0, 1);
+    }
+#else
+    (void)ds, (void)idx, (void)first, (void)count;
+#endif
+}
+
 void mn_dataset_batch(const mn_dataset *ds, const int *idx, int first, int count, float *out, int *labels)
 {
     size_t pix = (size_t)ds->rows * (size_t)ds->cols;

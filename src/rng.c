@@ -1,7 +1,5 @@
 #include "mnist/rng.h"
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
 /* splitmix64 spreads any seed (even 0) over the 256-bit state, as the
  * xoshiro authors recommend. */
 void mn_rng_seed(mn_rng *r, uint64_t seed)
@@ -13,22 +11,6 @@ void mn_rng_seed(mn_rng *r, uint64_t seed)
         r->s[i] = z ^ (z >> 31);
     }
 }
-
-uint64_t mn_rng_next(mn_rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-float mn_rng_uniform(mn_rng *r) { return (float)(mn_rng_next(r) >> 40) * (1.0f / 16777216.0f); }
 
 /* Lemire's multiply-and-reject: unbiased without a division per draw. */
 uint32_t mn_rng_below(mn_rng *r, uint32_t n)

@@ -143,6 +143,8 @@ int mn_train(mn_model *m, mn_optim *o, const mn_dataset *ds, const mn_train_opts
             int step = st->step, first = step * B, b = n_train - first < B ? n_train - first : B, correct;
             o->lr = mn_lr_at(opt, st->epoch, (long)st->epoch * p.steps + step, T);
             mn_dataset_batch(ds, order, first, b, m->input, m->labels);
+            if (first + b < n_train) /* the next batch's images load while this one computes */
+                mn_dataset_prefetch(ds, order, first + b, n_train - first - b < B ? n_train - first - b : B);
             double loss = mn_model_forward(m, b, 1, &correct);
             if (!isfinite(loss) || loss / b > DIVERGED_FACTOR * log((double)m->n_classes)) {
                 char why[160];

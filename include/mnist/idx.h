@@ -61,4 +61,10 @@ void mn_dataset_free(mn_dataset *ds);
  * labels into labels. */
 void mn_dataset_batch(const mn_dataset *ds, const int *idx, int first, int count, float *out, int *labels);
 
+/* Hints the CPU to start loading the images mn_dataset_batch would read for
+ * the same arguments (no effect on results). The training loop calls it for
+ * the next batch, so a shuffled batch's cache misses overlap this step's
+ * arithmetic instead of stalling the next one. */
+void mn_dataset_prefetch(const mn_dataset *ds, const int *idx, int first, int count);
+
 #endif

@@ -11,6 +11,8 @@
 
 #define EXIT_USAGE 2
 
+/* Re-executes the program once with a short OpenMP spin (omp_env.c). */
+void cli_tune_openmp(char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_summary(int argc, char **argv);

@@ -22,6 +22,7 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+    cli_tune_openmp(argv);
     if (argc < 2) {
         fputs(usage, stderr);
         return EXIT_USAGE;

@@ -9,11 +9,8 @@
 
 void mn_dense_forward(float *out, const float *in, const float *w, const float *b, int B, int C, int OC)
 {
-    mn_sgemm(0, 1, B, OC, C, 1.0f, in, C, w, C, 0.0f, out, OC);
-    for (int n = 0; n < B; n++) {
-        float *o = out + (size_t)n * OC;
-        for (int j = 0; j < OC; j++) o[j] += b[j];
-    }
+    /* the bias is added in the GEMM's write-back, while the tile is hot */
+    mn_sgemm_ex(0, 1, B, OC, C, 1.0f, in, C, w, C, 0.0f, out, OC, b, 0);
 }
 
 void mn_dense_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w, int B,
