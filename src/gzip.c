@@ -164,6 +164,8 @@ typedef struct {
     uint32_t crc;      /* register for out[member_start..crc_pos) */
 
     const char *name;
+    const char *fmt;   /* "gzip" or "zlib", for messages */
+    int no_crc;        /* zlib: no CRC-32 (Adler-32 is checked at the end) */
     mn_err *e;
     int fixed_ready;
 
@@ -191,12 +193,12 @@ static int corrupt(inflater *s, const char *what)
      * means the input was cut short. */
     if (8 * s->overrun > s->nbits)
         return truncated(s);
-    return mn_fail(s->e, "%s: corrupt gzip data: %s (compressed byte %zu)", s->name, what, in_offset(s));
+    return mn_fail(s->e, "%s: corrupt %s data: %s (compressed byte %zu)", s->name, s->fmt, what, in_offset(s));
 }
 
 static int truncated(inflater *s)
 {
-    return mn_fail(s->e, "%s: truncated gzip data (unexpected end of file)", s->name);
+    return mn_fail(s->e, "%s: truncated %s data (unexpected end of file)", s->name, s->fmt);
 }
 
 static int too_big(inflater *s)
@@ -583,6 +585,8 @@ static void copy_exact(uint8_t *dst, size_t dist, size_t len)
 
 static void crc_catch_up(inflater *s)
 {
+    if (s->no_crc)
+        return;
     s->crc = crc_update(&s->crc_t, s->crc, s->out + s->crc_pos, s->pos - s->crc_pos);
     s->crc_pos = s->pos;
 }
@@ -940,6 +944,8 @@ static int run(const uint8_t *in, size_t n, uint8_t **out, size_t *out_len, size
     s->pos = s->member_start = s->crc_pos = 0;
     s->crc = 0xFFFFFFFFu;
     s->name = name;
+    s->fmt = "gzip";
+    s->no_crc = 0;
     s->e = e;
     s->fixed_ready = 0;
     crc_init(&s->crc_t);
@@ -988,4 +994,123 @@ int mn_gunzip_prefix(const uint8_t *in, size_t n, uint8_t **out, size_t *out_len
     if (want > SIZE_MAX - SLACK)
         want = SIZE_MAX - SLACK;
     return run(in, n, out, out_len, want, 1, name, e);
+}
+
+/* ---- the zlib container (RFC 1950) -------------------------------------- */
+
+#define ADLER_BASE 65521u
+/* The most bytes that can be summed before s2 could overflow 32 bits. */
+#define ADLER_NMAX 5552u
+
+uint32_t mn_adler32(uint32_t a, const void *buf, size_t n)
+{
+    const uint8_t *p = buf;
+    uint32_t s1 = (a & 0xFFFFu) % ADLER_BASE, s2 = (a >> 16) % ADLER_BASE;
+    while (n) {
+        size_t k = n < ADLER_NMAX ? n : ADLER_NMAX;
+        n -= k;
+        while (k--) {
+            s1 += *p++;
+            s2 += s1;
+        }
+        s1 %= ADLER_BASE;
+        s2 %= ADLER_BASE;
+    }
+    return s2 << 16 | s1;
+}
+
+static uint32_t load_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static int zlib_header(const uint8_t *in, size_t n, const char *name, mn_err *e)
+{
+    if (n == 0)
+        return mn_fail(e, "%s: empty zlib stream", name);
+    if (n < 2)
+        return mn_fail(e, "%s: truncated zlib data (header)", name);
+    unsigned cmf = in[0], flg = in[1];
+    if ((cmf & 15u) != 8)
+        return mn_fail(e, "%s: unsupported zlib compression method %u (only 8, deflate)", name, cmf & 15u);
+    if ((cmf >> 4) > 7)
+        return mn_fail(e, "%s: invalid zlib window size (CINFO %u > 7)", name, cmf >> 4);
+    if ((cmf * 256u + flg) % 31u != 0)
+        return mn_fail(e, "%s: zlib header check failed (CMF 0x%02x, FLG 0x%02x)", name, cmf, flg);
+    if (flg & 0x20u)
+        return mn_fail(e, "%s: zlib stream needs a preset dictionary (not supported)", name);
+    return 0;
+}
+
+int mn_zlib_decompress(const uint8_t *in, size_t n, uint8_t **out, size_t *out_len, size_t max_out, const char *name,
+                       mn_err *e)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (!name)
+        name = "(zlib data)";
+    if (!in && n)
+        return mn_fail(e, "%s: no input", name);
+    if (!in)
+        in = (const uint8_t *)"";
+    if (zlib_header(in, n, name, e))
+        return -1;
+    if (max_out > SIZE_MAX - SLACK)
+        max_out = SIZE_MAX - SLACK;
+    inflater *s = malloc(sizeof *s);
+    if (!s)
+        return mn_fail(e, "%s: out of memory", name);
+    s->in_start = in;
+    s->in = in + 2;
+    s->in_end = in + n;
+    s->bits = 0;
+    s->nbits = 0;
+    s->overrun = 0;
+    s->limit = max_out;
+    s->stop_at_limit = 0;
+    s->stopped = 0;
+    s->pos = s->member_start = s->crc_pos = 0;
+    s->crc = 0xFFFFFFFFu;
+    s->name = name;
+    s->fmt = "zlib";
+    s->no_crc = 1;
+    s->e = e;
+    s->fixed_ready = 0;
+
+    /* No size in the stream: start modestly (callers such as the PNG reader
+     * pass the exact expected size as max_out) and grow. */
+    size_t cap = n < (SIZE_MAX - 4096) / 16 ? 16 * n + 4096 : SIZE_MAX - SLACK;
+    if (cap > max_out)
+        cap = max_out;
+    s->cap = cap;
+    s->out = malloc(cap + SLACK);
+    if (!s->out) {
+        free(s);
+        return mn_fail(e, "%s: out of memory for %zu bytes of decompressed data", name, cap);
+    }
+
+    int rc = inflate_stream(s);
+    if (!rc && align_to_byte(s))
+        rc = -1;
+    if (!rc && s->in_end - s->in < 4)
+        rc = mn_fail(e, "%s: truncated zlib data (Adler-32 trailer)", name);
+    if (!rc) {
+        uint32_t want = load_be32(s->in), got = mn_adler32(1, s->out, s->pos);
+        s->in += 4;
+        if (want != got)
+            rc = mn_fail(e, "%s: zlib Adler-32 mismatch (stored 0x%08lx, computed 0x%08lx)", name,
+                         (unsigned long)want, (unsigned long)got);
+        else if (s->in != s->in_end)
+            rc = mn_fail(e, "%s: trailing garbage after zlib data (%zu bytes at byte %zu)", name,
+                         (size_t)(s->in_end - s->in), (size_t)(s->in - s->in_start));
+    }
+    if (rc) {
+        free(s->out);
+    } else {
+        uint8_t *p = realloc(s->out, s->pos ? s->pos : 1);
+        *out = p ? p : s->out;
+        *out_len = s->pos;
+    }
+    free(s);
+    return rc;
 }

@@ -1,4 +1,5 @@
-/* gzip.h - decompressing gzip files (RFC 1952) holding deflate data (RFC 1951).
+/* gzip.h - decompressing gzip files (RFC 1952) holding deflate data (RFC 1951),
+ * and zlib streams (RFC 1950, for PNG).
  *
  * Our own inflater, so that the data sets can be read as distributed
  * (train-images-idx3-ubyte.gz, ...) without zlib. It handles stored, fixed-
@@ -52,5 +53,25 @@ int mn_is_gzip(const uint8_t *p, size_t n);
  * crc = mn_crc32(0, buf, n) for a whole buffer; pass the previous result to
  * continue over more data. */
 uint32_t mn_crc32(uint32_t crc, const void *buf, size_t n);
+
+/* ---- zlib streams (RFC 1950), as in PNG image data ---------------------- */
+
+/* Decompresses one zlib stream in[0..n) (2-byte header, deflate data,
+ * big-endian Adler-32 of the output) into a new buffer, with the same
+ * conventions as mn_gunzip: *out released with free(), never NULL on
+ * success; on failure *out is NULL and *out_len 0; more than max_out bytes
+ * of output is an error. The header must say deflate (CM 8) with a window
+ * of at most 32 KiB (CINFO <= 7), pass the FCHECK test and not ask for a
+ * preset dictionary (FDICT); the Adler-32 must match and nothing may follow
+ * it. Errors are one line naming the input, e.g.
+ *   "x.png: zlib header check failed (CMF 0x78, FLG 0x9d)"
+ *   "x.png: zlib Adler-32 mismatch (stored 0x..., computed 0x...)"
+ *   "x.png: corrupt zlib data: invalid block type 3 (compressed byte 2)" */
+int mn_zlib_decompress(const uint8_t *in, size_t n, uint8_t **out, size_t *out_len, size_t max_out,
+                       const char *name, mn_err *e);
+
+/* Adler-32 (RFC 1950): a = mn_adler32(1, buf, n) for a whole buffer (1 is
+ * the checksum of no data); pass the previous result to continue. */
+uint32_t mn_adler32(uint32_t a, const void *buf, size_t n);
 
 #endif

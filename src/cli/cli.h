@@ -16,6 +16,8 @@ void cli_tune_openmp(char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 /* Prints "mnist <cmd>: <message>" and a hint to stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)

@@ -6,9 +6,11 @@
 #include <time.h>
 
 #include "cli.h"
+#include "mnist/draw.h"
 #include "mnist/gemm.h"
 #include "mnist/idx.h"
 #include "mnist/model.h"
+#include "mnist/png.h"
 #include "mnist/train.h"
 
 static const char help[] =
@@ -20,7 +22,10 @@ static const char help[] =
     "  --data DIR       data directory (default: $MNIST_DATA, else data/mnist)\n"
     "  --batch-size N   samples per forward pass (default: 32)\n"
     "  --threads N      threads (default: all cores, or OMP_NUM_THREADS)\n"
-    "  --json           print the results as one JSON object\n";
+    "  --json           print the results as one JSON object\n"
+    "  --errors FILE    write the misclassified images to a PNG, most confident mistakes first:\n"
+    "                   3x tiles captioned TRUE>PREDICTED and the confidence, 20 a row\n"
+    "  --errors-max N   at most N tiles in that PNG (default: 400)\n";
 
 static double seconds(void)
 {
@@ -49,6 +54,76 @@ static void print_text(int C, const int *cm, int n, int batch, double secs, doub
     }
 }
 
+/* ---- --errors: a grid of the misclassified images ---------------------- */
+
+#define ERR_SCALE 3
+#define ERR_MARGIN 6
+#define ERR_PER_ROW 20
+
+typedef struct {
+    int index, label, pred;
+    float conf; /* the model's probability of pred */
+} mistake;
+
+static int by_confidence(const void *pa, const void *pb)
+{
+    const mistake *a = pa, *b = pb;
+    if (a->conf != b->conf) return a->conf > b->conf ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+/* Runs the model over ds again, keeping each mistake and the probability of
+ * its wrong answer, and draws the max most confident ones. */
+static int write_errors(mn_model *m, const mn_dataset *ds, const char *path, int max, int *n_err, int *n_drawn,
+                        mn_err *e)
+{
+    int C = m->n_classes, n = 0, correct;
+    *n_err = *n_drawn = 0;
+    mistake *ms = malloc((size_t)ds->n * sizeof *ms);
+    if (!ms) return mn_fail(e, "%s: out of memory", path);
+    for (int done = 0; done < ds->n; done += m->max_batch) {
+        int B = ds->n - done < m->max_batch ? ds->n - done : m->max_batch;
+        mn_dataset_batch(ds, NULL, done, B, m->input, m->labels);
+        mn_model_forward(m, B, 0, &correct);
+        for (int i = 0; i < B; i++) {
+            const float *p = m->probs + (size_t)i * C;
+            int arg = 0;
+            for (int j = 1; j < C; j++)
+                if (p[j] > p[arg]) arg = j;
+            if (arg != m->labels[i]) ms[n++] = (mistake){done + i, m->labels[i], arg, p[arg]};
+        }
+    }
+    qsort(ms, (size_t)n, sizeof *ms, by_confidence);
+    int k = n < max ? n : max, cols = k < ERR_PER_ROW ? (k ? k : 1) : ERR_PER_ROW, rows = k ? (k + cols - 1) / cols : 1;
+    int tw = ds->cols * ERR_SCALE, th = ds->rows * ERR_SCALE, cw = tw + ERR_MARGIN, ch = th + 4 + 14 + ERR_MARGIN;
+    mn_canvas cv;
+    if (mn_canvas_init(&cv, ERR_MARGIN + cols * cw, ERR_MARGIN + rows * ch, 3, 0x303030, e)) {
+        free(ms);
+        mn_err inner = *e;
+        return mn_fail(e, "%s: %s", path, inner.msg);
+    }
+    if (!k) mn_canvas_text(&cv, ERR_MARGIN, ERR_MARGIN + th / 2, "NO ERRORS", 1, 0xffffff);
+    size_t npx = (size_t)ds->rows * (size_t)ds->cols;
+    for (int i = 0; i < k; i++) {
+        int x = ERR_MARGIN + (i % cols) * cw, y = ERR_MARGIN + (i / cols) * ch;
+        mn_canvas_image(&cv, x, y, ds->images + (size_t)ms[i].index * npx, ds->rows, ds->cols, ERR_SCALE);
+        char t[16], pct[16];
+        int ty = y + th + 4;
+        snprintf(t, sizeof t, "%d", ms[i].label);
+        int tx = mn_canvas_text(&cv, x, ty, t, 2, 0x7ed87e);
+        tx = mn_canvas_text(&cv, tx, ty, ">", 2, 0xd0d0d0);
+        snprintf(t, sizeof t, "%d", ms[i].pred);
+        mn_canvas_text(&cv, tx, ty, t, 2, 0xff7070);
+        snprintf(pct, sizeof pct, "%d%%", (int)(100.0f * ms[i].conf + 0.5f));
+        mn_canvas_text(&cv, x + tw - mn_text_width(pct, 1), ty + 7, pct, 1, 0xb0b0b0);
+    }
+    free(ms);
+    int rc = mn_png_write(path, cv.w, cv.h, cv.channels, cv.px, e);
+    mn_canvas_free(&cv);
+    *n_err = n, *n_drawn = k;
+    return rc;
+}
+
 static void print_json(const char *path, int C, const int *cm, int n, double loss, double acc)
 {
     printf("{\"model\": \"");
@@ -74,8 +149,8 @@ static void print_json(const char *path, int C, const int *cm, int n, double los
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *model_path = NULL, *data = NULL, *v;
-    long batch = 32, threads = 0;
+    const char *model_path = NULL, *data = NULL, *errors = NULL, *v;
+    long batch = 32, threads = 0, errors_max = 400;
     int json = 0;
     for (int i = 1; i < argc; i++) {
         int r;
@@ -92,6 +167,11 @@ int cmd_eval(int argc, char **argv)
             data = v;
         } else if ((r = cli_opt("eval", argc, argv, &i, "--batch-size", &v))) {
             if (r < 0 || cli_int("eval", "--batch-size", v, 1, 65536, &batch)) return EXIT_USAGE;
+        } else if ((r = cli_opt("eval", argc, argv, &i, "--errors-max", &v))) {
+            if (r < 0 || cli_int("eval", "--errors-max", v, 1, 10000, &errors_max)) return EXIT_USAGE;
+        } else if ((r = cli_opt("eval", argc, argv, &i, "--errors", &v))) {
+            if (r < 0) return EXIT_USAGE;
+            errors = v;
         } else if ((r = cli_opt("eval", argc, argv, &i, "--threads", &v))) {
             if (r < 0 || cli_int("eval", "--threads", v, 1, 1024, &threads)) return EXIT_USAGE;
         } else if (argv[i][0] == '-' && argv[i][1]) {
@@ -131,6 +211,14 @@ int cmd_eval(int argc, char **argv)
         print_json(model_path, m.n_classes, cm, test.n, loss, acc);
     else
         print_text(m.n_classes, cm, test.n, (int)batch, seconds() - t0, loss, acc);
+    if (errors) {
+        int n_err, n_drawn;
+        if (write_errors(&m, &test, errors, (int)errors_max, &n_err, &n_drawn, &e)) {
+            cli_fail(&e);
+            goto out;
+        }
+        if (!json) printf("\nsaved %s: %d of %d misclassified images\n", errors, n_drawn, n_err);
+    }
     rc = 0;
 out:
     free(cm);

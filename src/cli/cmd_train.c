@@ -15,6 +15,7 @@
 #include "mnist/idx.h"
 #include "mnist/model.h"
 #include "mnist/optim.h"
+#include "mnist/plot.h"
 #include "mnist/train.h"
 #include "progress.h"
 
@@ -44,6 +45,7 @@ static const char help[] =
     "  --checkpoint FILE       save weights and optimizer state here after every epoch and on Ctrl-C\n"
     "  --resume FILE           continue from a checkpoint, with its recipe, up to --epochs in all\n"
     "  --log FILE              write epoch,accuracy,loss,val_accuracy,val_loss per epoch (CSV)\n"
+    "  --plot FILE             draw loss and accuracy curves to an SVG, rewritten after every epoch\n"
     "\n"
     "Output and speed:\n"
     "  --verbose N             0 silent, 1 progress bar (default), 2 one line per epoch\n"
@@ -51,7 +53,7 @@ static const char help[] =
     "  --threads N             threads (default: all cores, or OMP_NUM_THREADS); results do not depend on it\n";
 
 typedef struct {
-    const char *arch, *data, *output, *optimizer, *checkpoint, *resume, *log, *schedule;
+    const char *arch, *data, *output, *optimizer, *checkpoint, *resume, *log, *schedule, *plot;
     long epochs, batch, threads, patience, verbose;
     double lr, momentum, val_split;
     int nesterov, lr_set, epochs_set, recipe_set;
@@ -91,6 +93,7 @@ static int parse(int argc, char **argv, train_args *a)
             else if (OPT("--checkpoint")) a->checkpoint = v;
             else if (OPT("--resume")) a->resume = v;
             else if (OPT("--log")) a->log = v;
+            else if (OPT("--plot")) a->plot = v;
             else if (OPT("--epochs")) NUM(cli_int, "--epochs", 1, 100000, &a->epochs), a->epochs_set = 1;
             else if (OPT("--threads")) NUM(cli_int, "--threads", 1, 1024, &a->threads);
             else if (OPT("--verbose")) NUM(cli_int, "--verbose", 0, 2, &a->verbose);
@@ -156,7 +159,8 @@ static int recipe_from_model(const mn_model *m, const char *path, train_args *a)
     a->patience = atol(v[R_PATIENCE]);
     if (!a->epochs_set) a->epochs = atol(v[R_EPOCHS]);
     if (mn_optim_kind_of(a->optimizer) < 0 || a->batch < 1 || a->batch > 65536 || a->val_split < 0 ||
-        a->val_split >= 1 || a->lr <= 0 || a->patience < 0) {
+        a->val_split >= 1 || !(a->lr > 0 && a->lr <= 1e6) || a->patience < 0 || a->patience > 100000 ||
+        !(a->momentum >= 0 && a->momentum < 1) || a->epochs < 1 || a->epochs > 100000) {
         fprintf(stderr, "mnist: %s: checkpoint recipe is malformed\n", path);
         return -1;
     }
@@ -180,14 +184,33 @@ static int check_recipe(train_args *a, mn_train_opts *to)
         char tail;
         if (!strcmp(a->schedule, "cosine")) {
             to->schedule = MN_LR_COSINE;
-        } else if (sscanf(a->schedule, "step:%ld:%lf%c", &every, &gamma, &tail) == 2 && every >= 1 && gamma > 0 &&
-                   gamma <= 1) {
+        } else if (sscanf(a->schedule, "step:%ld:%lf%c", &every, &gamma, &tail) == 2 && every >= 1 &&
+                   every <= 100000 && gamma > 0 && gamma <= 1) {
             to->schedule = MN_LR_STEP, to->step_every = (int)every, to->step_gamma = (float)gamma;
         } else {
             return cli_usage_error("train", "--lr-schedule must be step:EVERY:GAMMA (e.g. step:2:0.5) or cosine, not '%s'",
                                    a->schedule);
         }
     }
+    return 0;
+}
+
+/* Resource limit: refuses, before any data is read or buffer allocated, a
+ * batch size for which the model's activations (as mn_model_alloc counts
+ * them) and its parameters, gradients and optimizer state would need more
+ * than MEMORY_LIMIT bytes. */
+#define MEMORY_LIMIT 8e9
+static int check_memory(const mn_model *m, long batch)
+{
+    double act = (double)mn_shape_size(m->input_shape);
+    for (int i = 0; i < m->n_layers; i++)
+        act += 2.0 * (double)mn_shape_size(m->layers[i].out) + (double)m->layers[i].ops->aux_size(&m->layers[i]);
+    double act_bytes = act * (double)batch * sizeof(float), param_bytes = 4.0 * (double)m->n_params * sizeof(float);
+    if (act_bytes + param_bytes > MEMORY_LIMIT)
+        return cli_usage_error("train", "--batch-size %ld with this architecture needs %.1f GB (activations %.1f GB, "
+                               "parameters and optimizer state %.1f GB), more than the limit of %.0f GB",
+                               batch, (act_bytes + param_bytes) / 1e9, act_bytes / 1e9, param_bytes / 1e9,
+                               MEMORY_LIMIT / 1e9);
     return 0;
 }
 
@@ -206,6 +229,8 @@ static void on_sigint(int sig)
 typedef struct {
     progress_bar bar;
     FILE *log;
+    mn_plot *plot;
+    int plot_warned;
     const char *checkpoint;
     mn_model *m;
     mn_optim *o;
@@ -233,6 +258,15 @@ static int on_step(const mn_progress *p, void *user)
         if (p->has_val) fprintf(c->log, "%.6f,%.6f\n", p->val_acc, p->val_loss);
         else fprintf(c->log, ",\n");
         fflush(c->log);
+    }
+    if (c->plot) {
+        mn_plot_point pt = {p->epoch, p->loss, p->acc, p->has_val, p->val_loss, p->val_acc};
+        mn_err pe;
+        if (mn_plot_add(c->plot, &pt, &pe) && !c->plot_warned) {
+            if (c->bar.live) fputs("\r\033[K", stderr);
+            fprintf(stderr, "mnist: %s (training goes on)\n", pe.msg);
+            c->plot_warned = 1;
+        }
     }
     if (p->stopped_early && c->bar.verbose)
         printf("Epoch %d: early stopping; restoring the weights of epoch %d (val_loss %.4f)\n", p->epoch,
@@ -264,6 +298,7 @@ int cmd_train(int argc, char **argv)
     mn_dataset train = {0}, test = {0};
     float *best = NULL;
     FILE *log = NULL;
+    mn_plot plot = {0};
 
     if (a.resume) {
         /* the checkpoint says what to build; read it once to learn the batch size */
@@ -284,6 +319,7 @@ int cmd_train(int argc, char **argv)
     /* the architecture is checked before the data is read: a typo should not
      * cost the time of loading 60,000 images */
     if (mn_model_build(&m, a.arch, (mn_shape){1, 28, 28}, 10, &e)) return cli_usage_error("train", "%s", e.msg);
+    if ((rc = check_memory(&m, a.batch))) return rc;
     if (a.threads) mn_set_threads((int)a.threads);
 
     rc = 1;
@@ -335,7 +371,20 @@ int cmd_train(int argc, char **argv)
 
     recipe r;
     recipe_from_args(&a, &r);
-    run_ctx ctx = {.log = log, .checkpoint = a.checkpoint, .m = &m, .o = &opt, .st = &st, .best = best, .r = &r};
+    if (a.plot) {
+        char title[256];
+        char split[48] = "";
+        if (a.val_split > 0) snprintf(split, sizeof split, ", validation split %g", a.val_split);
+        snprintf(title, sizeof title, "mnist train --arch %s: %s, lr %g, batch %ld%s", a.arch, a.optimizer,
+                 (double)lr, a.batch, split);
+        mn_plot_init(&plot, a.plot, title, (int)a.epochs);
+        /* an empty plot now: a bad path fails before the training, not after */
+        if (mn_plot_write(a.plot, plot.title, plot.epochs, NULL, 0, &e)) {
+            cli_fail(&e);
+            goto out;
+        }
+    }
+    run_ctx ctx = {.log = log, .plot = a.plot ? &plot : NULL, .checkpoint = a.checkpoint, .m = &m, .o = &opt, .st = &st, .best = best, .r = &r};
     progress_init(&ctx.bar, (int)a.verbose, a.verbose == 1 && isatty(fileno(stderr)));
     to.epochs = (int)a.epochs;
     to.batch_size = (int)a.batch;
@@ -396,6 +445,7 @@ int cmd_train(int argc, char **argv)
     rc = 0;
 out:
     if (log) fclose(log);
+    mn_plot_free(&plot);
     free(best);
     mn_optim_free(&opt);
     mn_model_free(&m);

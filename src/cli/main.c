@@ -13,6 +13,8 @@ static const char usage[] =
     "  train     train a model and save it (mnist train --epochs 5)\n"
     "  eval      evaluate a saved model on the test set (mnist eval model.bin)\n"
     "  summary   print a model's layers and parameter counts (mnist summary --arch mlp)\n"
+    "  show      draw data set images in the terminal or to a PNG (mnist show 0 1 2)\n"
+    "  predict   classify your own digit images (mnist predict model.bin digit.png)\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help; 'mnist <command> --help' for a command's options\n"
@@ -39,6 +41,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "summary")) return cmd_summary(argc - 1, argv + 1);
+    if (!strcmp(cmd, "show")) return cmd_show(argc - 1, argv + 1);
+    if (!strcmp(cmd, "predict")) return cmd_predict(argc - 1, argv + 1);
     fprintf(stderr, "mnist: unknown command '%s'\n\n%s", cmd, usage);
     return EXIT_USAGE;
 }

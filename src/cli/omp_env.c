@@ -13,13 +13,17 @@
  *
  * libgomp reads its environment once, when it is loaded, before main, so
  * the only way to set it from inside the program is to re-execute
- * ourselves with the variable set. We do that only on Linux, only when the
- * user set neither GOMP_SPINCOUNT nor OMP_WAIT_POLICY (their choice wins),
- * and only once (the variable is set in the child). If anything fails we
- * simply run on with libgomp's defaults.
+ * ourselves with the variable set (setting it from an ELF .preinit_array
+ * function does not work: glibc resets environ after those run). We do that
+ * only on Linux, only when the user set neither GOMP_SPINCOUNT nor
+ * OMP_WAIT_POLICY (their choice wins), only once (the variable is set in
+ * the child), and not under valgrind, whose exec of /proc/self/exe would
+ * start valgrind's own tool binary. If anything fails we simply run on with
+ * libgomp's defaults.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -29,6 +33,8 @@
 void cli_tune_openmp(char **argv)
 {
     if (getenv("GOMP_SPINCOUNT") || getenv("OMP_WAIT_POLICY")) return;
+    const char *preload = getenv("LD_PRELOAD");
+    if (preload && strstr(preload, "vgpreload")) return; /* valgrind */
     if (setenv("GOMP_SPINCOUNT", "1000", 1) != 0) return;
     execv("/proc/self/exe", argv);
     /* exec failed (no /proc, say): carry on with the defaults; the variable
