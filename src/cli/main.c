@@ -15,6 +15,7 @@ static const char usage[] =
     "  summary   print a model's layers and parameter counts (mnist summary --arch mlp)\n"
     "  show      draw data set images in the terminal or to a PNG (mnist show 0 1 2)\n"
     "  predict   classify your own digit images (mnist predict model.bin digit.png)\n"
+    "  bench     SGEMM GFLOP/s and seconds per training epoch (mnist bench)\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help; 'mnist <command> --help' for a command's options\n"
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "summary")) return cmd_summary(argc - 1, argv + 1);
     if (!strcmp(cmd, "show")) return cmd_show(argc - 1, argv + 1);
     if (!strcmp(cmd, "predict")) return cmd_predict(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "mnist: unknown command '%s'\n\n%s", cmd, usage);
     return EXIT_USAGE;
 }
