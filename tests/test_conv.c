@@ -73,6 +73,7 @@ static void test_conv_forward(void)
         {2, 2, 5, 5, 3, 1, 1, 1, 1, 0, 0, 0, 0},    /* 1x1 */
         {2, 1, 4, 4, 2, 3, 3, 1, 1, 4, 4, 4, 4},    /* padding beyond the kernel: all-zero rows */
         {25, 8, 20, 19, 6, 3, 3, 1, 1, 1, 1, 1, 1}, /* several chunks of images */
+        {5, 1, 12, 13, 40, 3, 3, 1, 1, 0, 0, 0, 0}, /* one channel (few taps), groups and a partial one */
     };
     for (size_t t = 0; t < sizeof cfgs / sizeof *cfgs; t++) {
         const conv_cfg *c = &cfgs[t];
@@ -150,6 +151,8 @@ static void test_conv_gradients(void)
     conv_gradcheck("conv s2 p1 odd", (conv_cfg){2, 2, 7, 6, 3, 3, 2, 2, 2, 1, 1, 1, 1});
     conv_gradcheck("conv same even", (conv_cfg){2, 3, 5, 5, 2, 2, 4, 1, 1, 0, 1, 1, 2});
     conv_gradcheck("conv s2x3 asym", (conv_cfg){3, 2, 9, 10, 2, 3, 3, 2, 3, 2, 0, 1, 1});
+    conv_gradcheck("conv 1 channel", (conv_cfg){6, 1, 8, 9, 5, 3, 3, 1, 1, 0, 0, 0, 0});
+    conv_gradcheck("conv deep K", (conv_cfg){5, 30, 5, 6, 3, 3, 3, 1, 1, 1, 0, 1, 0});
 }
 
 /* A batch big enough to be cut into several chunks of images gives what
