@@ -150,8 +150,30 @@ void mn_gemm_use_portable_kernel(int on)
 
 /* ---- per-thread packing buffers ----------------------------------------- */
 
+/* Each thread keeps its buffer between calls (grown, never shrunk), so a
+ * training step allocates nothing. OpenMP may end worker threads (when the
+ * team size changes, at exit): a C11 thread-specific key with free() as its
+ * destructor releases their buffers then, so nothing leaks. */
 static _Thread_local float *tl_buf;
 static _Thread_local size_t tl_cap; /* floats */
+
+#if !defined(__STDC_NO_THREADS__)
+#include <threads.h>
+
+static tss_t buf_key;
+static once_flag buf_key_once = ONCE_FLAG_INIT;
+static int buf_key_ok;
+
+static void make_buf_key(void) { buf_key_ok = tss_create(&buf_key, free) == thrd_success; }
+
+static void remember_buffer(float *p)
+{
+    call_once(&buf_key_once, make_buf_key);
+    if (buf_key_ok) tss_set(buf_key, p);
+}
+#else
+static void remember_buffer(float *p) { (void)p; }
+#endif
 
 static float *pack_buffer(size_t nfloats)
 {
@@ -160,6 +182,7 @@ static float *pack_buffer(size_t nfloats)
         size_t bytes = (nfloats * sizeof(float) + 63) & ~(size_t)63;
         tl_buf = aligned_alloc(64, bytes);
         tl_cap = tl_buf ? bytes / sizeof(float) : 0;
+        remember_buffer(tl_buf);
     }
     return tl_buf;
 }

@@ -74,6 +74,7 @@ static void test_conv_forward(void)
         {2, 1, 4, 4, 2, 3, 3, 1, 1, 4, 4, 4, 4},    /* padding beyond the kernel: all-zero rows */
         {25, 8, 20, 19, 6, 3, 3, 1, 1, 1, 1, 1, 1}, /* several chunks of images */
         {5, 1, 12, 13, 40, 3, 3, 1, 1, 0, 0, 0, 0}, /* one channel (few taps), groups and a partial one */
+        {6, 32, 7, 6, 37, 3, 3, 1, 1, 0, 1, 0, 1}, /* C*KH*KW = 288: two K blocks in the GEMM */
     };
     for (size_t t = 0; t < sizeof cfgs / sizeof *cfgs; t++) {
         const conv_cfg *c = &cfgs[t];
