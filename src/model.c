@@ -54,6 +54,14 @@ int mn_model_build(mn_model *m, const char *arch, mn_shape input, int n_classes,
     snprintf(m->name, sizeof m->name, "%s", preset_name(arch));
     const char *spec = mn_arch_expand(arch);
     if (strlen(spec) >= MN_ARCH_MAX) return mn_fail(e, "architecture string too long");
+    /* Errors quote the string, and it may come from a model file: a newline
+     * or an escape sequence in it would break the one-line error rule (and
+     * could forge a second "mnist: ..." line), so only printable ASCII and
+     * spaces are accepted. */
+    for (const char *c = spec; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+            return mn_fail(e, "architecture string has a non-printable byte 0x%02x at position %d",
+                           (unsigned)(unsigned char)*c, (int)(c - spec));
     char buf[MN_ARCH_MAX];
     strcpy(buf, spec);
 
@@ -318,8 +326,10 @@ int mn_model_load(mn_model *m, const char *path, int max_batch, mn_err *e)
     }
     if (sscanf(shape, "%d,%d,%d", &in.c, &in.h, &in.w) != 3 || in.c < 1 || in.h < 1 || in.w < 1 ||
         (double)in.c * in.h * in.w > 1e8 || sscanf(classes, "%d", &nc) != 1 || nc < 2 || nc > 100000) {
+        /* the message quotes the metadata: format it before freeing it */
+        int rc = mn_fail(e, "%s: bad input_shape '%s' or classes '%s' in metadata", path, shape, classes);
         mn_st_free(&st);
-        return mn_fail(e, "%s: bad input_shape '%s' or classes '%s' in metadata", path, shape, classes);
+        return rc;
     }
     if (mn_model_build(m, arch, in, nc, e)) {
         char inner[sizeof e->msg];

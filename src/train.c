@@ -271,6 +271,10 @@ static int meta_num(const mn_model *m, const char *key, double *out)
     return *end || end == s ? -1 : 0;
 }
 
+/* A counter read back from a checkpoint is cast to an integer: it must be a
+ * whole number in range (a file saying "1e300" must not wrap around). */
+static int whole(double x, double lo, double hi) { return x >= lo && x <= hi && x == floor(x); }
+
 int mn_checkpoint_load(const char *path, mn_model *m, mn_optim *o, mn_train_state *st, float *best, mn_err *e)
 {
     mn_safetensors f;
@@ -293,7 +297,8 @@ int mn_checkpoint_load(const char *path, mn_model *m, mn_optim *o, mn_train_stat
         meta_num(m, "train.seen", &seen) || meta_num(m, "es.best_val_loss", &bvl) ||
         meta_num(m, "es.best_epoch", &bep) || meta_num(m, "es.wait", &wait) ||
         rng_parse(mn_model_meta(m, "rng.dropout"), &drop) || rng_parse(mn_model_meta(m, "rng.shuffle"), &shuf) ||
-        step < 0 || epoch < 0 || tstep < 0 || hits < 0 || seen < 0) {
+        !whole(step, 0, 1e15) || !whole(epoch, 0, 1e5) || !whole(tstep, 0, 1e9) || !whole(hits, 0, 1e15) ||
+        !whole(seen, 0, 1e15) || !whole(bep, -1, 1e5) || !whole(wait, 0, 1e5) || isnan(loss_sum)) {
         mn_fail(e, "%s: checkpoint metadata is missing or malformed", path);
         goto out;
     }

@@ -188,7 +188,9 @@ static int check_recipe(train_args *a, mn_train_opts *to)
                    every <= 100000 && gamma > 0 && gamma <= 1) {
             to->schedule = MN_LR_STEP, to->step_every = (int)every, to->step_gamma = (float)gamma;
         } else {
-            return cli_usage_error("train", "--lr-schedule must be step:EVERY:GAMMA (e.g. step:2:0.5) or cosine, not '%s'",
+            return cli_usage_error("train",
+                                   "--lr-schedule must be step:EVERY:GAMMA (EVERY 1 to 100000, GAMMA in (0, 1], "
+                                   "e.g. step:2:0.5) or cosine, not '%s'",
                                    a->schedule);
         }
     }

@@ -258,6 +258,7 @@ static void im2col_fast(float *cols, size_t ld, const float *img, const mn_conv_
                 shift_op sh = make_shift(kx - g->pl, W, OW);
                 zero_row(d, ylo * OW);
                 zero_row(d + (size_t)yhi * OW, (OH - yhi) * OW);
+                if (ylo >= yhi) continue; /* no valid row: don't even form the pointer (it may lie outside) */
                 const float *row = plane + (size_t)(ylo * SH + ky - g->pt) * W;
                 const size_t step = (size_t)SH * W;
                 d += (size_t)ylo * OW;
