@@ -219,7 +219,7 @@ static int write_f32(FILE *f, const float *x, uint64_t n)
 
 /* After a rename, the directory entry itself must reach the disk too.
  * Best effort: a failure here cannot undo the write. */
-static void sync_parent_dir(const char *path)
+void mn_sync_parent_dir(const char *path)
 {
     const char *slash = strrchr(path, '/');
     char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
@@ -373,7 +373,7 @@ int mn_st_write(const char *path, const mn_st_tensor *tensors, int n_tensors, co
         return rc;
     }
     free(tmp);
-    sync_parent_dir(path);
+    mn_sync_parent_dir(path);
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /* png.c - PNG writer with its own zlib/deflate encoder (see png.h). */
 #define _POSIX_C_SOURCE 200809L
+#include "mnist/modelfile.h" /* mn_sync_parent_dir */
 #include "mnist/png.h"
 
 #include <errno.h>
@@ -352,20 +353,6 @@ int mn_png_encode(int w, int h, int channels, const uint8_t *pixels, uint8_t **o
 
 /* ---- files --------------------------------------------------------------- */
 
-/* After a rename the directory entry must reach the disk too (best effort). */
-static void sync_dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    if (!dir) return;
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
 int mn_write_file_atomic(const char *path, const void *data, size_t n, mn_err *e)
 {
     if (!path || !*path) return mn_fail(e, "no output path");
@@ -396,7 +383,7 @@ int mn_write_file_atomic(const char *path, const void *data, size_t n, mn_err *e
         return rc;
     }
     free(tmp);
-    sync_dir_of(path);
+    mn_sync_parent_dir(path);
     return 0;
 }
 

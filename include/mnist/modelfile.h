@@ -53,4 +53,8 @@ void mn_st_free(mn_safetensors *st); /* safe on a zeroed struct; idempotent */
 const mn_st_tensor *mn_st_find(const mn_safetensors *st, const char *name);
 const char *mn_st_meta(const mn_safetensors *st, const char *key); /* NULL if absent */
 
+/* fsync()s the directory holding path, so that a rename into it is on disk
+ * (best effort; used by every atomic writer: model files, PNG, SVG). */
+void mn_sync_parent_dir(const char *path);
+
 #endif
