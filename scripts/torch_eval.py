@@ -43,15 +43,50 @@ def read_safetensors(path):
     return state, meta
 
 
+def pair(text):
+    """'3' -> (3, 3), '3x5' -> (3, 5)"""
+    a, _, b = text.partition("x")
+    return (int(a), int(b or a))
+
+
+def out_size(n, k, s, p_before, p_after):
+    return (n + p_before + p_after - k) // s + 1
+
+
 def build(arch, input_shape):
     """The torch.nn.Sequential equivalent of an arch string such as
-    'flatten,dense:128,relu,dropout:0.2,dense:10'."""
+    'flatten,dense:128,relu,dropout:0.2,dense:10' or
+    'conv:32:3,relu,maxpool:2,conv:64:3:s2:p1,...' (see include/mnist/layer.h)."""
     c, h, w = input_shape
     flat = None  # features once flattened
     layers = []
     for tok in arch.split(","):
         kind, _, arg = tok.partition(":")
-        if kind == "flatten":
+        if kind == "conv":
+            parts = arg.split(":")
+            filters, (kh, kw) = int(parts[0]), pair(parts[1])
+            stride, padding, same = (1, 1), (0, 0), False
+            for opt in parts[2:]:
+                if opt == "same":
+                    same = True
+                elif opt == "valid":
+                    pass
+                elif opt.startswith("s"):
+                    stride = pair(opt[1:])
+                elif opt.startswith("p"):
+                    padding = pair(opt[1:])
+            layers.append(nn.Conv2d(c, filters, (kh, kw), stride=stride, padding="same" if same else padding))
+            if not same:
+                h = out_size(h, kh, stride[0], padding[0], padding[0])
+                w = out_size(w, kw, stride[1], padding[1], padding[1])
+            c = filters
+        elif kind in ("maxpool", "avgpool"):
+            parts = arg.split(":")
+            k = pair(parts[0])
+            s = pair(parts[1][1:]) if len(parts) > 1 else k
+            layers.append((nn.MaxPool2d if kind == "maxpool" else nn.AvgPool2d)(k, stride=s))
+            h, w = out_size(h, k[0], s[0], 0, 0), out_size(w, k[1], s[1], 0, 0)
+        elif kind == "flatten":
             layers.append(nn.Flatten())
             flat = c * h * w
         elif kind == "dense":
