@@ -219,7 +219,7 @@ static int write_f32(FILE *f, const float *x, uint64_t n)
 
 /* After a rename, the directory entry itself must reach the disk too.
  * Best effort: a failure here cannot undo the write. */
-void mn_sync_parent_dir(const char *path)
+static void sync_parent_dir(const char *path)
 {
     const char *slash = strrchr(path, '/');
     char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
@@ -335,19 +335,11 @@ int mn_st_write(const char *path, const mn_st_tensor *tensors, int n_tensors, co
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hdr.len >> (8 * i));
 
-    size_t tcap = strlen(path) + 32;
-    char *tmp = malloc(tcap);
-    if (!tmp) {
-        free(hdr.p);
-        return mn_fail(e, "%s: out of memory", path);
-    }
-    snprintf(tmp, tcap, "%s.tmp.%ld", path, (long)getpid());
-
-    FILE *f = fopen(tmp, "wb");
+    char *tmp;
+    FILE *f = mn_atomic_open(path, &tmp, e);
     if (!f) {
-        int rc = mn_fail(e, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-        free(hdr.p), free(tmp);
-        return rc;
+        free(hdr.p);
+        return -1;
     }
     int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(hdr.p, 1, hdr.len, f) == hdr.len;
     for (int i = 0; ok && i < n_tensors; i++) {
@@ -355,26 +347,45 @@ int mn_st_write(const char *path, const mn_st_tensor *tensors, int n_tensors, co
         elem_count(tensors[i].shape, tensors[i].ndim, &n);
         ok = write_f32(f, tensors[i].data, n) == 0;
     }
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int err = errno;
-    if (fclose(f) != 0 && ok) ok = 0, err = errno;
     free(hdr.p);
+    return mn_atomic_commit(f, path, tmp, ok, e);
+}
+
+FILE *mn_atomic_open(const char *path, char **tmp, mn_err *e)
+{
+    size_t cap = strlen(path) + 32;
+    *tmp = malloc(cap);
+    if (!*tmp) {
+        mn_fail(e, "%s: out of memory", path);
+        return NULL;
+    }
+    snprintf(*tmp, cap, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(*tmp, "wb");
+    if (!f) {
+        mn_fail(e, "%s: cannot create %s: %s", path, *tmp, strerror(errno));
+        free(*tmp);
+        *tmp = NULL;
+    }
+    return f;
+}
+
+int mn_atomic_commit(FILE *f, const char *path, char *tmp, int ok, mn_err *e)
+{
+    int err = errno;
+    if (ok && (fflush(f) != 0 || fsync(fileno(f)) != 0)) ok = 0, err = errno;
+    if (fclose(f) != 0 && ok) ok = 0, err = errno;
+    int rc = 0;
     if (!ok) {
         remove(tmp);
-        int rc = mn_fail(e, "%s: write error on %s: %s", path, tmp, strerror(err));
-        free(tmp);
-        return rc;
-    }
-    if (rename(tmp, path) != 0) {
+        rc = mn_fail(e, "%s: write error on %s: %s", path, tmp, strerror(err));
+    } else if (rename(tmp, path) != 0) {
         err = errno;
         remove(tmp);
-        int rc = mn_fail(e, "%s: cannot rename %s into place: %s", path, tmp, strerror(err));
-        free(tmp);
-        return rc;
+        rc = mn_fail(e, "%s: cannot rename %s into place: %s", path, tmp, strerror(err));
     }
     free(tmp);
-    mn_sync_parent_dir(path);
-    return 0;
+    if (rc == 0) sync_parent_dir(path);
+    return rc;
 }
 
 /* ---- JSON reader -------------------------------------------------------- */

@@ -1,6 +1,6 @@
 /* png.c - PNG writer with its own zlib/deflate encoder (see png.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "mnist/modelfile.h" /* mn_sync_parent_dir */
+#include "mnist/modelfile.h" /* mn_atomic_open, mn_atomic_commit */
 #include "mnist/png.h"
 
 #include <errno.h>
@@ -356,35 +356,10 @@ int mn_png_encode(int w, int h, int channels, const uint8_t *pixels, uint8_t **o
 int mn_write_file_atomic(const char *path, const void *data, size_t n, mn_err *e)
 {
     if (!path || !*path) return mn_fail(e, "no output path");
-    size_t cap = strlen(path) + 32;
-    char *tmp = malloc(cap);
-    if (!tmp) return mn_fail(e, "%s: out of memory", path);
-    snprintf(tmp, cap, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int rc = mn_fail(e, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-        free(tmp);
-        return rc;
-    }
-    int ok = fwrite(data, 1, n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int err = errno;
-    if (fclose(f) != 0 && ok) ok = 0, err = errno;
-    if (!ok) {
-        remove(tmp);
-        int rc = mn_fail(e, "%s: write error on %s: %s", path, tmp, strerror(err));
-        free(tmp);
-        return rc;
-    }
-    if (rename(tmp, path) != 0) {
-        err = errno;
-        remove(tmp);
-        int rc = mn_fail(e, "%s: cannot rename %s into place: %s", path, tmp, strerror(err));
-        free(tmp);
-        return rc;
-    }
-    free(tmp);
-    mn_sync_parent_dir(path);
-    return 0;
+    char *tmp;
+    FILE *f = mn_atomic_open(path, &tmp, e);
+    if (!f) return -1;
+    return mn_atomic_commit(f, path, tmp, fwrite(data, 1, n, f) == n, e);
 }
 
 int mn_png_write(const char *path, int w, int h, int channels, const uint8_t *pixels, mn_err *e)
