@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan+UBSan) and runs them.
 #
-#   scripts/fuzz.sh [-t SECONDS | -r RUNS] [TARGET...]
+#   scripts/fuzz.sh [-t SECONDS] [-r RUNS] [-1] [TARGET...]
 #
 #   -t SECONDS  run each target for this long (default 60)
-#   -r RUNS     run each target for this many inputs instead
+#   -r RUNS     stop a target after this many inputs; with -t, at whichever
+#               comes first (`-t 1800 -r 10000000` is the issue's campaign)
+#   -1          a plain run that stops at the first crash (default: go on)
 #   TARGET      idx, gzip, modelfile, arch, image (default: all that are built)
 #
 # Environment: BUILD_DIR (default build-fuzz, relative to the source tree),
@@ -19,15 +21,17 @@
 # executions, time, corpus size and crashes; exits 1 if any target crashed.
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
-secs=60 runs=
-while getopts "t:r:h" o; do
+secs= runs= plain=
+while getopts "t:r:1h" o; do
   case $o in
     t) secs=$OPTARG ;;
     r) runs=$OPTARG ;;
+    1) plain=1 ;;
     *) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
+[ -n "$secs$runs" ] || secs=60
 build=${BUILD_DIR:-build-fuzz}
 case $build in /*) ;; *) build=$src/$build ;; esac
 
@@ -61,10 +65,12 @@ for t in "${targets[@]}"; do
   corpus=$build/fuzz-corpus/$t art=$build/fuzz-artifacts/$t
   rm -rf "$art"
   mkdir -p "$corpus" "$art" "$src/tests/fuzz/regress/$t"
-  # timed runs go on after a crash (fork mode, one worker), so one bug does
-  # not end the campaign; -r RUNS is a plain run that stops at the first
-  limit=(-max_total_time="$secs" -fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
-  [ -n "$runs" ] && limit=(-runs="$runs")
+  # runs go on after a crash (fork mode, one worker), so one bug does not end
+  # the campaign; -1 is a plain run that stops at the first
+  limit=()
+  [ -n "$secs" ] && limit+=(-max_total_time="$secs")
+  [ -n "$runs" ] && limit+=(-runs="$runs")
+  [ -n "$plain" ] || limit+=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
   start=$(date +%s)
   nice -n "${NICE:-10}" "$bin" "${limit[@]}" -max_len="$(max_len "$t")" -timeout=20 -rss_limit_mb=2560 \
     -print_final_stats=1 -artifact_prefix="$art/" "$corpus" "$build/fuzz-seeds/$t" "$src/tests/fuzz/regress/$t" \
