@@ -18,8 +18,10 @@
 #     and every fifth time `mnist train --resume ckpt.bin` runs one more
 #     epoch to a model that evaluates;
 #   - no model.bin appeared and nothing else is in the directory but
-#     temporary files "<name>.tmp.<pid>" of the killed writer (a SIGKILL
-#     cannot be cleaned up after; they are counted, reported and removed).
+#     temporary files "<name>.tmp.<pid>" of killed writers (a SIGKILL cannot
+#     be cleaned up after at once; they are counted and left in place).
+# At the end one run trains to completion with the same --checkpoint and
+# --output, and its saves must have removed every such file.
 # Exits 1 if any round failed.
 set -u
 N=${1:-200}
@@ -64,7 +66,7 @@ for i in $(seq 1 "$N"); do
   for f in *; do
     case $f in
       data | ckpt.bin | train.out | train.err | q.out | q.err) ;;
-      ckpt.bin.tmp.* | model.bin.tmp.*) stale=$((stale + 1)); rm -f -- "$f" ;;
+      ckpt.bin.tmp.* | model.bin.tmp.*) stale=$((stale + 1)) ;;
       model.bin) bad "model.bin written by a run that cannot have finished"; rm -f model.bin ;;
       *) bad "unexpected file '$f'"; rm -rf -- "$f" ;;
     esac
@@ -87,8 +89,27 @@ for i in $(seq 1 "$N"); do
   fi
 done
 
+# a run that completes removes what the killed ones left
+left_before=$(find . -maxdepth 1 -name '*.tmp.*' | wc -l)
+if [ -f ckpt.bin ]; then args=(--resume ckpt.bin); else args=(--batch-size 64 --seed 1); fi
+epoch=$(head -c 65536 ckpt.bin 2>/dev/null | grep -ao '"train.epoch":"[0-9]*"' | grep -o '[0-9]*')
+run_q train "${args[@]}" --epochs $((${epoch:-0} + 1)) --data data --checkpoint ckpt.bin --output model.bin --quiet \
+  --threads 1 || bad "the final run failed: $(head -c 300 q.err)"
+left_after=$(find . -maxdepth 1 -name '*.tmp.*' | wc -l)
+[ "$left_after" -eq 0 ] || bad "$left_after temporary files of killed writers survived a completed save"
+
+# a run that completes removes what the killed ones left
+left_before=$(find . -maxdepth 1 -name '*.tmp.*' | wc -l)
+if [ -f ckpt.bin ]; then args=(--resume ckpt.bin); else args=(--batch-size 64 --seed 1); fi
+epoch=$(head -c 65536 ckpt.bin 2>/dev/null | grep -ao '"train.epoch":"[0-9]*"' | grep -o '[0-9]*')
+run_q train "${args[@]}" --epochs $((${epoch:-0} + 1)) --data data --checkpoint ckpt.bin --output model.bin --quiet \
+  --threads 1 || bad "the final run failed: $(head -c 300 q.err)"
+left_after=$(find . -maxdepth 1 -name '*.tmp.*' | wc -l)
+[ "$left_after" -eq 0 ] || bad "$left_after temporary files of killed writers survived a completed save"
+
 echo "kill_test: $N rounds ($fresh fresh, $continued resuming the last checkpoint), $with_ckpt left a checkpoint," \
      "all loaded: $([ $fail -eq 0 ] && echo yes || echo no); $resumed resumed to completion;" \
-     "$stale stale temporary files of killed writers removed; $fail failures"
+     "temporary files of killed writers: seen $stale times, $left_before at the end, all removed by the final" \
+     "run: $([ "$left_after" -eq 0 ] && echo yes || echo no); $fail failures"
 if [ $fail -eq 0 ] && [ -z "${KILL_WORK:-}" ]; then cd / && rm -rf "$work"; fi
 [ $fail -eq 0 ]

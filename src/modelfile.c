@@ -11,6 +11,8 @@
 
 #include "mnist/modelfile.h"
 
+#include "mnist/atomic.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -217,21 +219,6 @@ static int write_f32(FILE *f, const float *x, uint64_t n)
     return 0;
 }
 
-/* After a rename, the directory entry itself must reach the disk too.
- * Best effort: a failure here cannot undo the write. */
-static void sync_parent_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    if (!dir) return;
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
 /* Everything the writer checks before touching the disk. */
 static int check_write_args(const char *path, const mn_st_tensor *t, int nt, const char *const *mk,
                             const char *const *mv, int nm, mn_err *e)
@@ -349,43 +336,6 @@ int mn_st_write(const char *path, const mn_st_tensor *tensors, int n_tensors, co
     }
     free(hdr.p);
     return mn_atomic_commit(f, path, tmp, ok, e);
-}
-
-FILE *mn_atomic_open(const char *path, char **tmp, mn_err *e)
-{
-    size_t cap = strlen(path) + 32;
-    *tmp = malloc(cap);
-    if (!*tmp) {
-        mn_fail(e, "%s: out of memory", path);
-        return NULL;
-    }
-    snprintf(*tmp, cap, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(*tmp, "wb");
-    if (!f) {
-        mn_fail(e, "%s: cannot create %s: %s", path, *tmp, strerror(errno));
-        free(*tmp);
-        *tmp = NULL;
-    }
-    return f;
-}
-
-int mn_atomic_commit(FILE *f, const char *path, char *tmp, int ok, mn_err *e)
-{
-    int err = errno;
-    if (ok && (fflush(f) != 0 || fsync(fileno(f)) != 0)) ok = 0, err = errno;
-    if (fclose(f) != 0 && ok) ok = 0, err = errno;
-    int rc = 0;
-    if (!ok) {
-        remove(tmp);
-        rc = mn_fail(e, "%s: write error on %s: %s", path, tmp, strerror(err));
-    } else if (rename(tmp, path) != 0) {
-        err = errno;
-        remove(tmp);
-        rc = mn_fail(e, "%s: cannot rename %s into place: %s", path, tmp, strerror(err));
-    }
-    free(tmp);
-    if (rc == 0) sync_parent_dir(path);
-    return rc;
 }
 
 /* ---- JSON reader -------------------------------------------------------- */

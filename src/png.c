@@ -1,6 +1,5 @@
 /* png.c - PNG writer with its own zlib/deflate encoder (see png.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "mnist/modelfile.h" /* mn_atomic_open, mn_atomic_commit */
 #include "mnist/png.h"
 
 #include <errno.h>
@@ -10,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mnist/atomic.h"
 #include "mnist/gzip.h" /* mn_crc32 */
 
 /* ---- Adler-32 ------------------------------------------------------------ */

@@ -150,6 +150,23 @@ cp m1.bin keep.bin
 expect 1 "$MNIST" train --epochs 1 --data "$WORK/data" --output "$WORK/no/such/dir/m.bin" --quiet
 check "unwritable output: one line" one_line_err
 check "no temp files left" bash -c '! ls "$0"/*.tmp.* >/dev/null 2>&1' "$WORK"
+# bad output paths fail before the data is even read, naming the path
+expect 1 "$MNIST" train --data "$WORK/nowhere" --output "$WORK/no/such/dir/m.bin"
+check "unwritable output: checked first" grep -q "no/such/dir/m.bin" err.txt
+expect 1 "$MNIST" train --data "$WORK/nowhere" --output "$WORK"
+check "output is a directory: one line" one_line_err
+check "output is a directory: says so" grep -q "is a directory" err.txt
+expect 1 "$MNIST" train --data "$WORK/nowhere" --checkpoint "$WORK/no/such/ck.bin"
+check "unwritable checkpoint: names it" grep -q "no/such/ck.bin" err.txt
+# temp files of writers that died (SIGKILL mid-save) go at the next save;
+# a live writer's, other names' and non-pid suffixes stay
+dead=$(sh -c 'echo $$')
+touch "keep.bin.tmp.$dead" "keep.bin.tmp.$$" "keep.bin.tmp.x1" "other.bin.tmp.$dead"
+expect 0 "$MNIST" train --epochs 1 --data "$WORK/data" --output keep.bin --quiet
+check "dead writer's temp file removed" test ! -e "keep.bin.tmp.$dead"
+check "live writer's temp file kept" test -e "keep.bin.tmp.$$"
+check "other temp files kept" test -e "keep.bin.tmp.x1" -a -e "other.bin.tmp.$dead"
+rm -f keep.bin.tmp.* other.bin.tmp.*
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -54,14 +54,4 @@ void mn_st_free(mn_safetensors *st); /* safe on a zeroed struct; idempotent */
 const mn_st_tensor *mn_st_find(const mn_safetensors *st, const char *name);
 const char *mn_st_meta(const mn_safetensors *st, const char *key); /* NULL if absent */
 
-/* Atomic file writing, shared by every writer (model files, PNG, SVG):
- * mn_atomic_open creates "<path>.tmp.<pid>" and returns it open for writing
- * (NULL and e set on failure; *tmp receives the name, to pass on);
- * mn_atomic_commit flushes, fsyncs and closes it, then renames it over path
- * and syncs the directory if ok (the caller's writes all succeeded) and
- * everything goes well; otherwise it removes the temporary file. It frees
- * tmp and returns 0 or -1 with e set. A reader never sees a partial file. */
-FILE *mn_atomic_open(const char *path, char **tmp, mn_err *e);
-int mn_atomic_commit(FILE *f, const char *path, char *tmp, int ok, mn_err *e);
-
 #endif

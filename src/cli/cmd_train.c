@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mnist/atomic.h"
 #include "mnist/gemm.h"
 #include "mnist/idx.h"
 #include "mnist/model.h"
@@ -322,6 +323,11 @@ int cmd_train(int argc, char **argv)
      * cost the time of loading 60,000 images */
     if (mn_model_build(&m, a.arch, (mn_shape){1, 28, 28}, 10, &e)) return cli_usage_error("train", "%s", e.msg);
     if ((rc = check_memory(&m, a.batch))) return rc;
+    /* an unwritable --output or --checkpoint fails now, not after the training */
+    if (mn_atomic_probe(a.output, &e) || (a.checkpoint && mn_atomic_probe(a.checkpoint, &e))) {
+        mn_model_free(&m);
+        return cli_fail(&e);
+    }
     if (a.threads) mn_set_threads((int)a.threads);
 
     rc = 1;
