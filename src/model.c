@@ -114,6 +114,37 @@ int mn_model_build(mn_model *m, const char *arch, mn_shape input, int n_classes,
     return 0;
 }
 
+/* conv, relu, maxpool (window = stride) is the classic CNN block: the conv
+ * computes all three (see mn_conv_forward_fused), so its full-size output
+ * and the ReLU's never go through memory. A conv followed by only one of
+ * them fuses that one. */
+static void fuse_layers(mn_model *m)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        mn_layer *l = &m->layers[i];
+        l->n_fused = l->absorbed = 0;
+        l->fuse = (mn_conv_fuse){0};
+    }
+    for (int i = 0; i < m->n_layers; i++) {
+        mn_layer *l = &m->layers[i];
+        if (l->kind != MN_CONV) continue;
+        int j = i + 1;
+        if (j < m->n_layers && m->layers[j].kind == MN_RELU) {
+            l->fuse.relu = 1;
+            m->layers[j++].absorbed = 1;
+        }
+        const mn_layer *p = j < m->n_layers ? &m->layers[j] : NULL;
+        if (p && p->kind == MN_MAXPOOL && p->stride_h == p->kh && p->stride_w == p->kw) {
+            l->fuse.pool_h = p->kh;
+            l->fuse.pool_w = p->kw;
+            l->fuse.argmax = p->aux;
+            m->layers[j++].absorbed = 1;
+        }
+        l->n_fused = j - i - 1;
+        i = j - 1;
+    }
+}
+
 int mn_model_alloc(mn_model *m, int max_batch, mn_err *e)
 {
     if (max_batch < 1) return mn_fail(e, "batch size must be at least 1");
@@ -146,6 +177,7 @@ int mn_model_alloc(mn_model *m, int max_batch, mn_err *e)
         mn_model_free(m);
         return mn_fail(e, "out of memory allocating the model for batch size %d", max_batch);
     }
+    if (!m->unfused) fuse_layers(m);
     return 0;
 }
 
@@ -186,10 +218,11 @@ void mn_model_free(mn_model *m)
 double mn_model_forward(mn_model *m, int B, int training, int *correct)
 {
     const float *in = m->input;
-    for (int i = 0; i < m->n_layers; i++) {
+    for (int i = 0; i < m->n_layers; i += 1 + m->layers[i].n_fused) {
         mn_layer *l = &m->layers[i];
-        l->ops->forward(l, m->act[i], in, m->params + l->param_off, B, training, &m->rng);
-        in = m->act[i];
+        float *out = m->act[i + l->n_fused];
+        l->ops->forward(l, out, in, m->params + l->param_off, B, training, &m->rng);
+        in = out;
     }
     return mn_softmax_xent_forward(m->probs, in, m->labels, B, m->n_classes, correct);
 }
@@ -200,9 +233,12 @@ void mn_model_backward(mn_model *m, int B)
     mn_softmax_xent_backward(m->dact[L - 1], m->probs, m->labels, B, m->n_classes, 1.0f / (float)B);
     for (int i = L - 1; i >= 0; i--) {
         mn_layer *l = &m->layers[i];
+        if (l->absorbed) continue; /* done by the conv before it */
         const float *in = i ? m->act[i - 1] : m->input;
         float *din = i ? m->dact[i - 1] : NULL;
-        l->ops->backward(l, din, m->grads + l->param_off, m->dact[i], in, m->act[i], m->params + l->param_off, B);
+        int last = i + l->n_fused;
+        l->ops->backward(l, din, m->grads + l->param_off, m->dact[last], in, m->act[last], m->params + l->param_off,
+                         B);
     }
 }
 

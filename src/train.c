@@ -78,7 +78,8 @@ static void diagnose(const mn_model *m, int B, char *buf, size_t len)
         const char *what = NULL;
         if (nonfinite(m->params + l->param_off, l->n_params))
             what = "parameters";
-        else if (nonfinite(m->act[i], (size_t)B * mn_shape_size(l->out)))
+        else if (!l->absorbed && nonfinite(m->act[i + l->n_fused], /* a fused conv's output is its last layer's */
+                                           (size_t)B * mn_shape_size(m->layers[i + l->n_fused].out)))
             what = "outputs";
         if (what) {
             snprintf(buf, len, "layer %d (%s) %s are not finite", l->module, l->ops->token, what);

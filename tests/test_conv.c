@@ -433,6 +433,81 @@ static void test_model_gradients(void)
     mn_model_free(&gm);
 }
 
+/* The fused paths (conv+relu+maxpool, conv+relu, conv+maxpool, leftover
+ * rows and columns the pooling drops) through the gradient check too. */
+static void test_fused_gradients(void)
+{
+    const char *archs[] = {"conv:3:3,relu,maxpool:2,conv:4:2,relu,dense:3", "conv:4:2:p1,maxpool:3,relu,dense:3"};
+    for (size_t a = 0; a < sizeof archs / sizeof *archs; a++) {
+        mn_err e;
+        gB = 2;
+        CHECK_MSG(mn_model_build(&gm, archs[a], (mn_shape){2, 9, 8}, 3, &e) == 0, "%s", e.msg);
+        CHECK(mn_model_alloc(&gm, gB, &e) == 0);
+        CHECK_MSG(gm.layers[0].n_fused >= 1, "%s: the first conv is not fused", archs[a]);
+        mn_model_init(&gm, 4);
+        mn_rng r;
+        mn_rng_seed(&r, 6);
+        for (int i = 0; i < gB * 2 * 9 * 8; i++) gm.input[i] = mn_rng_uniform(&r) * 2 - 1;
+        for (int i = 0; i < gB; i++) gm.labels[i] = i % 3;
+        for (size_t i = 0; i < gm.n_params; i++) gm.params[i] += 0.2f * (mn_rng_uniform(&r) - 0.5f);
+        mn_model_forward(&gm, gB, 1, NULL);
+        mn_model_backward(&gm, gB);
+        gradcheck(archs[a], gm.params, gm.grads, gm.n_params, model_loss, NULL, 1e-3f);
+        mn_model_free(&gm);
+    }
+}
+
+/* Fused and layer-by-layer give the same bits: loss, probabilities and
+ * every gradient, for the patterns that fuse and some that must not
+ * (overlapping pooling, avgpool, a relu that is not after a conv). */
+static void test_fusion_identical(void)
+{
+    const char *archs[] = {"cnn",
+                           "conv:32:3,relu,conv:64:3,relu,maxpool:2,dropout:0.25,flatten,dense:128,relu,dense:10",
+                           "conv:6:5:same,relu,maxpool:3,conv:4:3,maxpool:2,dense:10",
+                           "conv:5:3:s2,relu,maxpool:2:s1,conv:4:3,relu,avgpool:2,dense:10",
+                           "conv:4:4,maxpool:5x2,relu,dense:10"};
+    const int B = 20;
+    for (size_t a = 0; a < sizeof archs / sizeof *archs; a++) {
+        mn_model m[2];
+        mn_err e;
+        double loss[2];
+        for (int k = 0; k < 2; k++) {
+            CHECK_MSG(mn_model_build(&m[k], archs[a], img, 10, &e) == 0, "%s: %s", archs[a], e.msg);
+            m[k].unfused = k;
+            CHECK(mn_model_alloc(&m[k], B, &e) == 0);
+            mn_model_init(&m[k], 21);
+            mn_rng r;
+            mn_rng_seed(&r, 22);
+            /* centred inputs, so that ReLUs see both signs */
+            for (int i = 0; i < B * 784; i++) m[k].input[i] = mn_rng_uniform(&r) - 0.4f;
+            for (int i = 0; i < B; i++) m[k].labels[i] = i % 10;
+            for (size_t i = 0; i < m[k].n_params; i++) m[k].params[i] += 0.1f * (mn_rng_uniform(&r) - 0.5f);
+            loss[k] = mn_model_forward(&m[k], B, 1, NULL);
+            mn_model_backward(&m[k], B);
+        }
+        int fused = 0;
+        for (int i = 0; i < m[0].n_layers; i++) {
+            fused += m[0].layers[i].n_fused;
+            CHECK(m[1].layers[i].n_fused == 0 && !m[1].layers[i].absorbed);
+        }
+        CHECK_MSG(fused > 0, "%s: nothing fused", archs[a]);
+        CHECK_MSG(loss[0] == loss[1] && memcmp(m[0].probs, m[1].probs, (size_t)B * 10 * sizeof(float)) == 0 &&
+                      memcmp(m[0].grads, m[1].grads, m[0].n_params * sizeof(float)) == 0,
+                  "%s: fused and unfused differ (loss %.9g vs %.9g)", archs[a], loss[0], loss[1]);
+        mn_model_free(&m[0]);
+        mn_model_free(&m[1]);
+    }
+    /* what fuses: conv+relu+maxpool (window = stride), not overlapping pools */
+    mn_model m;
+    mn_err e;
+    CHECK(mn_model_build(&m, "conv:5:3:s2,relu,maxpool:2:s1,conv:4:3,relu,maxpool:2,dense:10", img, 10, &e) == 0);
+    CHECK(mn_model_alloc(&m, 2, &e) == 0);
+    CHECK(m.layers[0].n_fused == 1 && m.layers[1].absorbed && !m.layers[2].absorbed);
+    CHECK(m.layers[3].n_fused == 2 && m.layers[4].absorbed && m.layers[5].absorbed && !m.layers[6].absorbed);
+    mn_model_free(&m);
+}
+
 /* ---- thread-count invariance ---------------------------------------------------- */
 
 static void run_model(const char *arch, int threads, float *grads, float *probs, int B)
@@ -505,6 +580,8 @@ int main(void)
     test_presets();
     test_bad_archs();
     test_model_gradients();
+    test_fused_gradients();
+    test_fusion_identical();
     test_threads();
     return test_summary("test_conv");
 }

@@ -84,6 +84,26 @@ void mn_conv_forward(float *out, const float *in, const float *w, const float *b
 void mn_conv_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w, int B,
                       const mn_conv_geom *g, float *scratch);
 
+/* The same convolution with the ReLU and/or the max pooling that follow it
+ * done on each GEMM tile while it is still in cache, so the full-size
+ * feature maps never go to memory: `out` is then the ReLU's output (no
+ * pooling) or the pooled maps [B, OC, OH/PH, OW/PW], and the pool's argmax
+ * is recorded as mn_maxpool_forward does. Backward takes the gradient and
+ * the output of the last fused layer (dout, out) and builds the conv's
+ * output gradient from them. Results are bit-identical to calling the
+ * layers one after another. Pooling here is non-overlapping (stride =
+ * window); f == NULL is the plain convolution. */
+typedef struct {
+    int relu;           /* max(x, 0) on the conv's output */
+    int pool_h, pool_w; /* then max pooling, window = stride (0: none) */
+    float *argmax;      /* the pooling's argmax, one float per pooled output */
+} mn_conv_fuse;
+
+void mn_conv_forward_fused(float *out, const float *in, const float *w, const float *b, int B, const mn_conv_geom *g,
+                           const mn_conv_fuse *f, float *scratch);
+void mn_conv_backward_fused(float *din, float *dw, float *db, const float *dout, const float *out, const float *in,
+                            const float *w, int B, const mn_conv_geom *g, const mn_conv_fuse *f, float *scratch);
+
 /* Pooling (Keras MaxPooling2D / AveragePooling2D, PyTorch MaxPool2d /
  * AvgPool2d) over KH x KW windows with stride SH x SW, no padding: the output
  * is floor((H - KH) / SH) + 1 rows (Keras's 'valid'), so rows and columns
@@ -170,6 +190,11 @@ struct mn_layer {
     size_t n_params; /* floats */
     size_t param_off;/* offset into the model's parameter buffer */
     float *aux;      /* per-layer scratch (max_batch * aux_size floats) */
+    /* Fusion (set by mn_model_alloc): a conv computes the n_fused layers
+     * after it too (ReLU, max pooling; see mn_conv_forward_fused); those are
+     * marked absorbed and the model does not run them. */
+    int n_fused, absorbed;
+    mn_conv_fuse fuse;
 };
 
 extern const mn_layer_ops mn_flatten_ops, mn_dense_ops, mn_relu_ops, mn_sigmoid_ops, mn_dropout_ops, mn_conv_ops,

@@ -46,6 +46,8 @@ typedef struct {
     int *labels;   /* [max_batch] */
     mn_rng rng;    /* dropout masks */
     mn_safetensors file; /* metadata of the file it was loaded from, if any */
+    int unfused;   /* set before mn_model_alloc: run every layer by itself, no
+                    * conv+relu+maxpool fusion (same results; for tests) */
 } mn_model;
 
 /* Expands a preset name to its architecture string (or returns arch). */

@@ -5,13 +5,19 @@
  *
  *   forward   out[n] = W[OC][KK] * cols[n] + b      (one GEMM per group of GROUP images)
  *   backward  dW = sum over n of dout[n] * cols[n]^T (one GEMM per chunk of G images)
- *             dcols = W^T * dout[n], col2im into din[n]  (one GEMM per group)
+ *             dcols = W^T * dout[n], col2im into din[n]  (one GEMM per chunk)
  *
- * Groups run in parallel, one thread each with its own slice of the scratch
- * buffer; the dW sum runs over chunks (G fixed by the geometry and the batch
- * size, never by the thread count) as GEMMs with K = G*P, accumulated in
- * order, whose threads split the output only. So results are bit-identical
- * for any number of threads.
+ * Forward groups run in parallel, one thread each with its own slice of the
+ * scratch buffer; the dW sum runs over chunks (G fixed by the geometry and
+ * the batch size, never by the thread count) as GEMMs with K = G*P,
+ * accumulated in order, whose threads split the output only. So results are
+ * bit-identical for any number of threads.
+ *
+ * A ReLU and a non-overlapping max pooling after the conv can be fused in
+ * (mn_conv_forward_fused): the forward applies them to each GEMM tile as it
+ * leaves the GEMM, and the backward rebuilds the conv's output gradient from
+ * the pooled one as it gathers it, so the full-size maps never go through
+ * memory.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -375,17 +381,69 @@ static int group_threads(int B, size_t floats)
     return nt < cap ? nt : cap;
 }
 
+/* One image's output, channel oc, from the GEMM's row t (P floats, which
+ * stay in the thread's L2): bias, then the fused ReLU and pooling if any.
+ * t is overwritten. Same operations in the same order as the separate
+ * layers, so the same bits. */
+static void emit(float *out, float *t, float bias, int n, int oc, const mn_conv_geom *g, const mn_conv_fuse *f)
+{
+    const int P = g->oh * g->ow;
+    const int relu = f && f->relu, pool = f && f->pool_h;
+    if (!pool) {
+        float *o = out + ((size_t)n * g->oc + oc) * P;
+        if (relu)
+            for (int p = 0; p < P; p++) {
+                float v = t[p] + bias;
+                o[p] = v > 0.0f ? v : 0.0f;
+            }
+        else
+            for (int p = 0; p < P; p++) o[p] = t[p] + bias;
+        return;
+    }
+    const int PH = f->pool_h, PW = f->pool_w, Q = (g->oh / PH) * (g->ow / PW);
+    if (relu)
+        for (int p = 0; p < P; p++) {
+            float v = t[p] + bias;
+            t[p] = v > 0.0f ? v : 0.0f;
+        }
+    else
+        for (int p = 0; p < P; p++) t[p] += bias;
+    size_t at = ((size_t)n * g->oc + oc) * Q;
+    mn_maxpool_plane_forward(out + at, f->argmax + at, t, g->oh, g->ow, PH, PW, PH, PW);
+}
+
+/* The conv's output gradient for image n, channel oc, into dst (P floats):
+ * dout itself, or rebuilt from the fused layers' gradient (see emit). */
+static void gather(float *dst, const float *dout, const float *out, int n, int oc, const mn_conv_geom *g,
+                   const mn_conv_fuse *f)
+{
+    const int P = g->oh * g->ow;
+    const int relu = f && f->relu, pool = f && f->pool_h;
+    if (!pool) {
+        size_t at = ((size_t)n * g->oc + oc) * P;
+        const float *d = dout + at, *o = out + at;
+        if (relu)
+            for (int p = 0; p < P; p++) dst[p] = o[p] > 0.0f ? d[p] : 0.0f;
+        else
+            copy_row(dst, d, P);
+        return;
+    }
+    const int PH = f->pool_h, PW = f->pool_w, Q = (g->oh / PH) * (g->ow / PW);
+    size_t at = ((size_t)n * g->oc + oc) * Q;
+    mn_maxpool_plane_backward(dst, dout + at, f->argmax + at, relu ? out + at : NULL, g->oh, g->ow, PH, PW, PH, PW);
+}
+
 /* Forward: groups of GROUP images run in parallel, each on one thread with
  * its own slice of scratch (which stays in that core's L2): im2col into
- * cols[KK][q*P], one GEMM tmp[OC][q*P] = W * cols, then tmp + bias is
- * copied out to NCHW. The GEMM inside runs on its caller's thread (a nested
- * OpenMP region), so there is no fork/join per group; with a single group
- * (or one thread) the GEMM uses the threads itself. */
-void mn_conv_forward(float *out, const float *in, const float *w, const float *b, int B, const mn_conv_geom *g,
-                     float *scratch)
+ * cols[KK][q*P], one GEMM tmp[OC][q*P] = W * cols, then each row of tmp
+ * goes out through emit. The GEMM inside runs on its caller's thread (a
+ * nested OpenMP region), so there is no fork/join per group; with a single
+ * group (or one thread) the GEMM uses the threads itself. */
+void mn_conv_forward_fused(float *out, const float *in, const float *w, const float *b, int B, const mn_conv_geom *g,
+                           const mn_conv_fuse *f, float *scratch)
 {
     const int P = g->oh * g->ow, KK = g->c * g->kh * g->kw, OC = g->oc, groups = (B + GROUP - 1) / GROUP;
-    const size_t isz = (size_t)g->c * g->h * g->w, osz = (size_t)OC * P, slice = (size_t)GROUP * (KK + OC) * P;
+    const size_t isz = (size_t)g->c * g->h * g->w, slice = (size_t)GROUP * (KK + OC) * P;
     int nt = group_threads(B, (size_t)B * (KK + OC) * P);
     (void)nt;
 #ifdef _OPENMP
@@ -399,26 +457,27 @@ void mn_conv_forward(float *out, const float *in, const float *w, const float *b
         for (int i = 0; i < q; i++) im2col(cols + (size_t)i * P, (size_t)ld, in + (size_t)(n0 + i) * isz, g);
         mn_sgemm(0, 0, OC, ld, KK, 1.0f, w, KK, cols, ld, 0.0f, tmp, ld);
         for (int i = 0; i < q; i++)
-            for (int oc = 0; oc < OC; oc++) {
-                const float *t = tmp + (size_t)oc * ld + (size_t)i * P;
-                float *o = out + (size_t)(n0 + i) * osz + (size_t)oc * P, bias = b[oc];
-                for (int p = 0; p < P; p++) o[p] = t[p] + bias;
-            }
+            for (int oc = 0; oc < OC; oc++) emit(out, tmp + (size_t)oc * ld + (size_t)i * P, b[oc], n0 + i, oc, g, f);
     }
 }
 
-/* Backward, in two passes:
- *  1. over chunks of G images: gather dout into doutT[OC][G*P], im2col into
- *     cols[KK][G*P] (images in parallel), then dW (+)= doutT * cols^T as one
- *     GEMM per chunk with K = G*P (chunks accumulate with beta = 1; the
- *     GEMM's threads split dW) and db from doutT's rows;
- *  2. groups of images in parallel as in forward: gather, dcols = W^T * doutT
- *     into the thread's slice, col2im into din. */
-void mn_conv_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w, int B,
-                      const mn_conv_geom *g, float *scratch)
+void mn_conv_forward(float *out, const float *in, const float *w, const float *b, int B, const mn_conv_geom *g,
+                     float *scratch)
+{
+    mn_conv_forward_fused(out, in, w, b, B, g, NULL, scratch);
+}
+
+/* Backward, over chunks of G images (G fixed by the geometry and B): gather
+ * the output gradient into doutT[OC][G*P] and im2col into cols[KK][G*P]
+ * (images in parallel), then dW (+)= doutT * cols^T as one GEMM with
+ * K = G*P (chunks accumulate with beta = 1; the GEMM's threads split dW),
+ * db from doutT's rows, and, while doutT is still in cache, dcols = W^T *
+ * doutT into cols (no longer needed) and col2im into din. */
+void mn_conv_backward_fused(float *din, float *dw, float *db, const float *dout, const float *out, const float *in,
+                            const float *w, int B, const mn_conv_geom *g, const mn_conv_fuse *f, float *scratch)
 {
     const int P = g->oh * g->ow, KK = g->c * g->kh * g->kw, OC = g->oc, G = chunk_images(g, B);
-    const size_t isz = (size_t)g->c * g->h * g->w, osz = (size_t)OC * P;
+    const size_t isz = (size_t)g->c * g->h * g->w;
     memset(db, 0, (size_t)OC * sizeof *db);
     if (B <= 0) memset(dw, 0, (size_t)OC * KK * sizeof *dw);
     for (int n0 = 0; n0 < B; n0 += G) {
@@ -430,31 +489,25 @@ void mn_conv_backward(float *din, float *dw, float *db, const float *dout, const
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
         for (int i = 0; i < m; i++) {
-            const float *d = dout + (size_t)(n0 + i) * osz;
-            for (int oc = 0; oc < OC; oc++) copy_row(doutT + (size_t)oc * ld + (size_t)i * P, d + (size_t)oc * P, P);
+            for (int oc = 0; oc < OC; oc++) gather(doutT + (size_t)oc * ld + (size_t)i * P, dout, out, n0 + i, oc, g, f);
             im2col(cols + (size_t)i * P, (size_t)ld, in + (size_t)(n0 + i) * isz, g);
         }
         for (int oc = 0; oc < OC; oc++) db[oc] += row_sum(doutT + (size_t)oc * ld, ld);
         mn_sgemm(0, 1, OC, KK, ld, 1.0f, doutT, ld, cols, ld, n0 ? 1.0f : 0.0f, dw, KK);
-    }
-    if (!din) return;
-    const int groups = (B + GROUP - 1) / GROUP;
-    const size_t slice = (size_t)GROUP * (KK + OC) * P;
-    int nt = group_threads(B, (size_t)B * (KK + OC) * P);
-    (void)nt;
+        if (!din) continue;
+        /* the chunk's doutT is still in cache, and cols is free again */
+        mn_sgemm(1, 0, KK, ld, OC, 1.0f, w, KK, doutT, ld, 0.0f, cols, ld);
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
-    for (int gi = 0; gi < groups; gi++) {
-        const int n0 = gi * GROUP, q = B - n0 < GROUP ? B - n0 : GROUP, ld = q * P;
-        float *dcols = scratch + (size_t)thread_id() * slice, *doutT = dcols + (size_t)KK * ld;
-        for (int i = 0; i < q; i++) {
-            const float *d = dout + (size_t)(n0 + i) * osz;
-            for (int oc = 0; oc < OC; oc++) copy_row(doutT + (size_t)oc * ld + (size_t)i * P, d + (size_t)oc * P, P);
-        }
-        mn_sgemm(1, 0, KK, ld, OC, 1.0f, w, KK, doutT, ld, 0.0f, dcols, ld);
-        for (int i = 0; i < q; i++) col2im(din + (size_t)(n0 + i) * isz, dcols + (size_t)i * P, (size_t)ld, g);
+        for (int i = 0; i < m; i++) col2im(din + (size_t)(n0 + i) * isz, cols + (size_t)i * P, (size_t)ld, g);
     }
+}
+
+void mn_conv_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w, int B,
+                      const mn_conv_geom *g, float *scratch)
+{
+    mn_conv_backward_fused(din, dw, db, dout, NULL, in, w, B, g, NULL, scratch);
 }
 
 /* ---- the layer table ------------------------------------------------------ */
@@ -625,16 +678,17 @@ static void forward(mn_layer *l, float *out, const float *in, const float *p, in
     (void)training, (void)rng;
     mn_conv_geom g;
     geom_of(l, &g);
-    mn_conv_forward(out, in, p, p + (size_t)g.oc * g.c * g.kh * g.kw, B, &g, l->aux);
+    mn_conv_forward_fused(out, in, p, p + (size_t)g.oc * g.c * g.kh * g.kw, B, &g, l->n_fused ? &l->fuse : NULL,
+                          l->aux);
 }
 
 static void backward(mn_layer *l, float *din, float *dp, const float *dout, const float *in, const float *out,
                      const float *p, int B)
 {
-    (void)out;
     mn_conv_geom g;
     geom_of(l, &g);
-    mn_conv_backward(din, dp, dp + (size_t)g.oc * g.c * g.kh * g.kw, dout, in, p, B, &g, l->aux);
+    mn_conv_backward_fused(din, dp, dp + (size_t)g.oc * g.c * g.kh * g.kw, dout, out, in, p, B, &g,
+                           l->n_fused ? &l->fuse : NULL, l->aux);
 }
 
 const mn_layer_ops mn_conv_ops = {"conv", "Conv2D", "Conv2d", parse, setup, describe, aux_size, params, init, forward,

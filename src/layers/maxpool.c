@@ -59,7 +59,7 @@ static void pool2_forward(float *o, float *a, const float *x, int H, int W, int 
 
 /* din of one plane: each window's gradient to its recorded position, zeros
  * elsewhere (including a last row / column that no window covers). */
-static void pool2_backward(float *d, const float *g, const float *a, int H, int W, int OH, int OW)
+static void pool2_backward(float *d, const float *g, const float *a, const float *gate, int H, int W, int OH, int OW)
 {
     const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
@@ -68,9 +68,11 @@ static void pool2_backward(float *d, const float *g, const float *a, int H, int 
     for (int oy = 0; oy < OH; oy++) {
         float *r0 = d + (size_t)(2 * oy) * W, *r1 = r0 + W;
         const float *gg = g + (size_t)oy * OW, *aa = a + (size_t)oy * OW;
+        const float *gt = gate ? gate + (size_t)oy * OW : NULL;
         for (int ox = 0; ox < OW; ox += 16) {
             int n = OW - ox < 16 ? OW - ox : 16;
             __mmask16 mo = (__mmask16)((1u << n) - 1u);
+            if (gt) mo &= _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(mo, gt + ox), zero, _CMP_GT_OQ);
             __mmask16 m0 = (__mmask16)(n >= 8 ? 0xFFFFu : (1u << (2 * n)) - 1u);
             __mmask16 m1 = (__mmask16)(n <= 8 ? 0u : (1u << (2 * n - 16)) - 1u);
             __m512 gv = _mm512_maskz_loadu_ps(mo, gg + ox), av = _mm512_maskz_loadu_ps(mo, aa + ox);
@@ -105,13 +107,14 @@ static void pool2_forward(float *o, float *a, const float *x, int H, int W, int 
     }
 }
 
-static void pool2_backward(float *d, const float *g, const float *a, int H, int W, int OH, int OW)
+static void pool2_backward(float *d, const float *g, const float *a, const float *gate, int H, int W, int OH, int OW)
 {
     for (int oy = 0; oy < OH; oy++) {
         float *r0 = d + (size_t)(2 * oy) * W, *r1 = r0 + W;
         const float *gg = g + (size_t)oy * OW, *aa = a + (size_t)oy * OW;
         for (int ox = 0; ox < OW; ox++) {
             float v = gg[ox], k = aa[ox];
+            if (gate && !(gate[(size_t)oy * OW + ox] > 0.0f)) v = 0.0f;
             r0[2 * ox] = k == 0.0f ? v : 0.0f;
             r0[2 * ox + 1] = k == 1.0f ? v : 0.0f;
             r1[2 * ox] = k == 2.0f ? v : 0.0f;
@@ -123,6 +126,47 @@ static void pool2_backward(float *d, const float *g, const float *a, int H, int 
 }
 #endif
 
+void mn_maxpool_plane_forward(float *o, float *a, const float *x, int H, int W, int KH, int KW, int SH, int SW)
+{
+    const int OH = (H - KH) / SH + 1, OW = (W - KW) / SW + 1;
+    if (KH == 2 && KW == 2 && SH == 2 && SW == 2) {
+        pool2_forward(o, a, x, H, W, OH, OW);
+        return;
+    }
+    for (int oy = 0; oy < OH; oy++)
+        for (int ox = 0; ox < OW; ox++) {
+            const float *win = x + (size_t)(oy * SH) * W + (size_t)ox * SW;
+            float best = win[0];
+            int bi = 0;
+            for (int ky = 0; ky < KH; ky++)
+                for (int kx = 0; kx < KW; kx++) {
+                    float v = win[(size_t)ky * W + kx];
+                    if (v > best) best = v, bi = ky * KW + kx; /* ties: the first maximum wins */
+                }
+            o[(size_t)oy * OW + ox] = best;
+            if (a) a[(size_t)oy * OW + ox] = (float)bi;
+        }
+}
+
+void mn_maxpool_plane_backward(float *d, const float *g, const float *a, const float *gate, int H, int W, int KH,
+                               int KW, int SH, int SW)
+{
+    const int OH = (H - KH) / SH + 1, OW = (W - KW) / SW + 1;
+    if (KH == 2 && KW == 2 && SH == 2 && SW == 2) {
+        pool2_backward(d, g, a, gate, H, W, OH, OW);
+        return;
+    }
+    memset(d, 0, (size_t)H * W * sizeof *d);
+    for (int oy = 0; oy < OH; oy++)
+        for (int ox = 0; ox < OW; ox++) {
+            size_t j = (size_t)oy * OW + ox;
+            if (gate && !(gate[j] > 0.0f)) continue;
+            int bi = (int)a[j], ky = bi / KW, kx = bi % KW;
+            /* += : windows may overlap when the stride is below the size */
+            d[(size_t)(oy * SH + ky) * W + (size_t)ox * SW + kx] += g[j];
+        }
+}
+
 void mn_maxpool_forward(float *out, float *argmax, const float *in, int B, int C, int H, int W, int KH, int KW, int SH,
                         int SW)
 {
@@ -133,27 +177,9 @@ void mn_maxpool_forward(float *out, float *argmax, const float *in, int B, int C
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
-    for (long pl = 0; pl < planes; pl++) {
-        const float *x = in + (size_t)pl * H * W;
-        float *o = out + (size_t)pl * OH * OW, *a = argmax ? argmax + (size_t)pl * OH * OW : NULL;
-        if (KH == 2 && KW == 2 && SH == 2 && SW == 2) {
-            pool2_forward(o, a, x, H, W, OH, OW);
-            continue;
-        }
-        for (int oy = 0; oy < OH; oy++)
-            for (int ox = 0; ox < OW; ox++) {
-                const float *win = x + (size_t)(oy * SH) * W + (size_t)ox * SW;
-                float best = win[0];
-                int bi = 0;
-                for (int ky = 0; ky < KH; ky++)
-                    for (int kx = 0; kx < KW; kx++) {
-                        float v = win[(size_t)ky * W + kx];
-                        if (v > best) best = v, bi = ky * KW + kx; /* ties: the first maximum wins */
-                    }
-                o[(size_t)oy * OW + ox] = best;
-                if (a) a[(size_t)oy * OW + ox] = (float)bi;
-            }
-    }
+    for (long pl = 0; pl < planes; pl++)
+        mn_maxpool_plane_forward(out + (size_t)pl * OH * OW, argmax ? argmax + (size_t)pl * OH * OW : NULL,
+                                 in + (size_t)pl * H * W, H, W, KH, KW, SH, SW);
 }
 
 void mn_maxpool_backward(float *din, const float *dout, const float *argmax, int B, int C, int H, int W, int KH, int KW,
@@ -166,21 +192,9 @@ void mn_maxpool_backward(float *din, const float *dout, const float *argmax, int
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
-    for (long pl = 0; pl < planes; pl++) {
-        float *d = din + (size_t)pl * H * W;
-        const float *g = dout + (size_t)pl * OH * OW, *a = argmax + (size_t)pl * OH * OW;
-        if (KH == 2 && KW == 2 && SH == 2 && SW == 2) {
-            pool2_backward(d, g, a, H, W, OH, OW);
-            continue;
-        }
-        memset(d, 0, (size_t)H * W * sizeof *d);
-        for (int oy = 0; oy < OH; oy++)
-            for (int ox = 0; ox < OW; ox++) {
-                int bi = (int)a[(size_t)oy * OW + ox], ky = bi / KW, kx = bi % KW;
-                /* += : windows may overlap when the stride is below the size */
-                d[(size_t)(oy * SH + ky) * W + (size_t)ox * SW + kx] += g[(size_t)oy * OW + ox];
-            }
-    }
+    for (long pl = 0; pl < planes; pl++)
+        mn_maxpool_plane_backward(din + (size_t)pl * H * W, dout + (size_t)pl * OH * OW,
+                                  argmax + (size_t)pl * OH * OW, NULL, H, W, KH, KW, SH, SW);
 }
 
 /* ---- the tables (shared with avgpool.c) ------------------------------------ */
