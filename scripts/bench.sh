@@ -18,7 +18,9 @@
 #   training  seconds per epoch of mlp, wide, cnn with the recipes of `mnist
 #             train` (E epochs per round, default 2; cnn: --cnn-steps S steps,
 #             default 150, extrapolated to an epoch; 0 = a full epoch);
-#             speedup = theirs / ours (> 1: we are faster); startup seconds
+#             speedup = theirs / ours (> 1: we are faster); startup seconds.
+#             Our training runs as `mnist train` does by default: its thread
+#             count (1..N) chosen by timing steps; --threads N fixes it at N.
 #
 # PyTorch runs in its best configuration on a small machine
 # (torch.set_num_threads(N), OPENBLAS_NUM_THREADS=1; N is --torch-threads,
@@ -36,7 +38,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build
 OUT=
 rounds=3 epochs=2 cnn_steps=150 gemm_seconds=0.1 cnn=1 gemm_only=0 torch_oob=0
-threads=$(nproc 2>/dev/null || echo 1)
+threads=$(nproc 2>/dev/null || echo 1) threads_set=0
 torch_threads=
 report_dir=
 data=${MNIST_DATA:-$ROOT/data/mnist}
@@ -51,7 +53,7 @@ while [ $# -gt 0 ]; do
     --quick) rounds=2 epochs=1 cnn=0 gemm_seconds=0.05 ;;
     --rounds) need "$@"; rounds=$2; shift ;;
     --epochs) need "$@"; epochs=$2; shift ;;
-    --threads) need "$@"; threads=$2; shift ;;
+    --threads) need "$@"; threads=$2 threads_set=1; shift ;;
     --data) need "$@"; data=$2; shift ;;
     --cnn-steps) need "$@"; cnn_steps=$2; shift ;;
     --no-cnn) cnn=0 ;;
@@ -100,7 +102,7 @@ function ratio(a, b) { return (a > 0 && b > 0) ? sprintf("%.2f", a / b) : "-" }
   tool = FILENAME; sub(/\..*/, "", tool)
   if (FNR == 1) {
     files[tool]++
-    if (tool == "ours") threads = field($0, "threads")
+    if (tool == "ours") { threads = field($0, "threads"); tt = field($0, "train_threads") }
   }
   if ($0 ~ /"config": "/) cfg[tool] = field($0, "config")
   if ($0 ~ /"name": "/) {
@@ -139,8 +141,8 @@ END {
   else print "PyTorch: " cfg["torch"]
   if (!nt && !("ours" in note)) exit # --gemm-only
   if ("ours" in note) { print "Training: skipped: " note["ours"]; exit }
-  printf "Training on real data, %d threads: seconds per epoch, median of %d rounds (speedup = theirs / ours; > 1: ours is faster)\n",
-         threads, rounds
+  printf "Training on real data, %s threads: seconds per epoch, median of %d rounds (speedup = theirs / ours; > 1: ours is faster)\n",
+         (tt == "auto" ? "ours 1-" threads " (chosen by timing, as mnist train), PyTorch " threads : threads), rounds
   hdr = sprintf("%-5s %-26s %10s %10s %7s", "model", "recipe", "ours ", "torch ", "speedup")
   if (oob) hdr = hdr sprintf(" %10s %7s", "torch oob ", "speedup")
   hdr = hdr sprintf(" %10s %9s %9s", "ours img/s", "startup", "torch st.")
@@ -208,7 +210,9 @@ run() { # run NAME FILE CMD...: keeps stdout in FILE, stderr in FILE.err
 }
 for r in $(seq 1 "$rounds"); do
   printf 'bench.sh: round %d/%d:' "$r" "$rounds" >&2
-  run mnist "$OUT/ours.$r.json" "$MNIST" bench --threads "$threads" --data "$data" --models "$models" \
+  ours_threads=()
+  [ "$threads_set" = 1 ] && ours_threads=(--threads "$threads")
+  run mnist "$OUT/ours.$r.json" "$MNIST" bench "${ours_threads[@]}" --data "$data" --models "$models" \
     "${train_flags[@]}" "${common[@]}" || exit 1
   [ -n "$oblas" ] && run openblas "$OUT/openblas.$r.json" "$oblas" --threads "$threads" "${common[@]}"
   [ -n "$py" ] && run torch "$OUT/torch.$r.json" "$py" "$ROOT/scripts/torch_bench.py" --threads "$torch_threads" \

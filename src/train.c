@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "mnist/autothreads.h"
+#include "mnist/gemm.h"
 #include "mnist/rng.h"
 
 static double now(void)
@@ -131,6 +133,9 @@ int mn_train(mn_model *m, mn_optim *o, const mn_dataset *ds, const mn_train_opts
     p.has_val = n_val > 0;
     long T = (long)p.steps * opt->epochs;
     int rc = 0;
+    mn_autothreads at;
+    mn_autothreads_init(&at, opt->auto_threads > 1 ? opt->auto_threads : 1);
+    p.threads = mn_get_threads();
     while (rc == 0 && st->epoch < opt->epochs) {
         /* the order depends only on the generator state, so a resumed run
          * rebuilds the same permutation */
@@ -143,6 +148,8 @@ int mn_train(mn_model *m, mn_optim *o, const mn_dataset *ds, const mn_train_opts
         while (st->step < p.steps) {
             int step = st->step, first = step * B, b = n_train - first < B ? n_train - first : B, correct;
             o->lr = mn_lr_at(opt, st->epoch, (long)st->epoch * p.steps + step, T);
+            if (at.n_cand > 1) mn_set_threads(p.threads = mn_autothreads_next(&at));
+            double ts = now();
             mn_dataset_batch(ds, order, first, b, m->input, m->labels);
             if (first + b < n_train) /* the next batch's images load while this one computes */
                 mn_dataset_prefetch(ds, order, first + b, n_train - first - b < B ? n_train - first - b : B);
@@ -157,6 +164,7 @@ int mn_train(mn_model *m, mn_optim *o, const mn_dataset *ds, const mn_train_opts
             }
             mn_model_backward(m, b);
             mn_optim_step(o, m->params, m->grads);
+            mn_autothreads_done(&at, now() - ts);
             st->loss_sum += loss;
             st->hits += correct;
             st->seen += b;
@@ -188,6 +196,7 @@ int mn_train(mn_model *m, mn_optim *o, const mn_dataset *ds, const mn_train_opts
             if (p.epoch_done) break;
         }
     }
+    if (at.n_cand > 1) mn_set_threads(opt->auto_threads);
     /* restore the best weights (Keras's restore_best_weights) */
     if (rc == 0 && opt->patience > 0 && isfinite(st->best_val_loss))
         memcpy(m->params, opt->best, m->n_params * sizeof(float));

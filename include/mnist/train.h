@@ -36,6 +36,8 @@ typedef struct {
     int patience;           /* > 0: early stopping on val_loss, restoring the best weights */
     float *best;            /* with patience: caller's buffer of n_params floats for the best weights */
     volatile sig_atomic_t *stop; /* if non-NULL and set, stop after the current step */
+    int auto_threads;       /* > 1: choose between 1 and this many threads by timing steps
+                             * (see autothreads.h; results are the same); else keep mn_get_threads() */
 } mn_train_opts;
 
 /* Where training is, besides the model and optimizer. Plain data: saved in
@@ -60,6 +62,7 @@ typedef struct {
     int has_val;
     double val_loss, val_acc;
     int stopped_early;  /* early stopping ended training after this epoch */
+    int threads;        /* threads the last step ran on */
 } mn_progress;
 
 /* Called after every step; return nonzero to stop training. */

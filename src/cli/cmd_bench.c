@@ -72,7 +72,7 @@ static const char help[] =
     "(median seconds per epoch, images/s, startup time).\n"
     "\n"
     "  --threads N         threads for the N-thread column and for training (default: all cores,\n"
-    "                      or OMP_NUM_THREADS)\n"
+    "                      or OMP_NUM_THREADS; training then picks 1..N by timing, as mnist train)\n"
     "  --data DIR          data directory (default: $MNIST_DATA, else data/mnist); training is\n"
     "                      skipped with a note when the data is not there\n"
     "  --gemm-only         skip training\n"
@@ -204,8 +204,8 @@ static int on_step(const mn_progress *p, void *user)
 }
 
 /* Times one model; base_startup is the time spent before it (parse, load). */
-static void bench_train(const mn_dataset *train, int which, int epochs, int cnn_steps, double base_startup,
-                        train_result *r)
+static void bench_train(const mn_dataset *train, int which, int epochs, int cnn_steps, int auto_threads,
+                        double base_startup, train_result *r)
 {
     const bench_model *bm = &known_models[which];
     mn_model m = {0};
@@ -228,6 +228,7 @@ static void bench_train(const mn_dataset *train, int which, int epochs, int cnn_
     to.batch_size = bm->batch;
     to.lr = lr;
     to.schedule = MN_LR_CONSTANT;
+    to.auto_threads = auto_threads;
     r->startup = base_startup + (now() - t0);
     r->steps = (train->n + bm->batch - 1) / bm->batch;
 
@@ -337,10 +338,13 @@ static void json_string(const char *s)
     putchar('"');
 }
 
+static int g_auto; /* training chose its thread count, up to this many */
+
 static void print_json(const bench_args *a, int nthreads, const gemm_shape *sh, int n_shapes, const double *g1,
                        const double *gn, const char *note, const train_result *tr, int n_tr)
 {
-    printf("{\"tool\": \"mnist\", \"threads\": %d, \"repeat\": %ld,\n \"gemm\": [\n", nthreads, a->repeat);
+    printf("{\"tool\": \"mnist\", \"threads\": %d, \"train_threads\": \"%s\", \"repeat\": %ld,\n \"gemm\": [\n",
+           nthreads, g_auto ? "auto" : "fixed", a->repeat);
     for (int i = 0; i < n_shapes; i++)
         printf("  {\"name\": \"%s\", \"op\": \"%s\", \"M\": %d, \"N\": %d, \"K\": %d, \"gflops_1t\": %.3f, "
                "\"gflops_nt\": %.3f}%s\n",
@@ -375,7 +379,11 @@ static void print_text(const bench_args *a, int nthreads, const gemm_shape *sh, 
         printf("%-16s %-2s %5d %5d %5d %10.1f %10.1f\n", sh[i].name, op_name(&sh[i]), sh[i].M, sh[i].N, sh[i].K,
                g1[i], gn[i]);
     if (a->gemm_only) return;
-    printf("\nTraining, real data, %d thread%s\n", nthreads, nthreads == 1 ? "" : "s");
+    if (g_auto)
+        printf("\nTraining, real data, 1 to %d threads chosen by timing steps (as mnist train; --threads N fixes it)\n",
+               nthreads);
+    else
+        printf("\nTraining, real data, %d thread%s\n", nthreads, nthreads == 1 ? "" : "s");
     if (train_skipped) {
         printf("skipped: %s\n", note);
         return;
@@ -408,6 +416,10 @@ int cmd_bench(int argc, char **argv)
     if (rc) return rc < 0 ? 0 : rc;
     if (a.threads) mn_set_threads((int)a.threads);
     int nthreads = mn_get_threads();
+    /* training as `mnist train` runs it: without --threads, the count is
+     * chosen by timing steps (autothreads.h) */
+    int auto_threads = !a.threads && !getenv("OMP_NUM_THREADS") && nthreads > 1 ? nthreads : 0;
+    g_auto = auto_threads;
     int live = isatty(fileno(stderr));
     double t_parsed = now();
 
@@ -431,7 +443,7 @@ int cmd_bench(int argc, char **argv)
                 char what[64];
                 snprintf(what, sizeof what, "training %s", known_models[a.models[i]].name);
                 status(live, what);
-                bench_train(&train, a.models[i], (int)a.epochs, (int)a.cnn_steps, base, &tr[n_tr]);
+                bench_train(&train, a.models[i], (int)a.epochs, (int)a.cnn_steps, auto_threads, base, &tr[n_tr]);
                 if (!tr[n_tr].ok) {
                     if (live) fputs("\r\033[K", stderr);
                     fprintf(stderr, "mnist: bench %s: %s\n", known_models[a.models[i]].name, tr[n_tr].error);

@@ -51,7 +51,9 @@ static const char help[] =
     "Output and speed:\n"
     "  --verbose N             0 silent, 1 progress bar (default), 2 one line per epoch\n"
     "  --quiet                 same as --verbose 0\n"
-    "  --threads N             threads (default: all cores, or OMP_NUM_THREADS); results do not depend on it\n";
+    "  --threads N|auto        threads; auto (the default) times steps now and then and uses the\n"
+    "                          fastest count up to all cores (OMP_NUM_THREADS, if set, is used as\n"
+    "                          is); results do not depend on it\n";
 
 typedef struct {
     const char *arch, *data, *output, *optimizer, *checkpoint, *resume, *log, *schedule, *plot;
@@ -96,7 +98,10 @@ static int parse(int argc, char **argv, train_args *a)
             else if (OPT("--log")) a->log = v;
             else if (OPT("--plot")) a->plot = v;
             else if (OPT("--epochs")) NUM(cli_int, "--epochs", 1, 100000, &a->epochs), a->epochs_set = 1;
-            else if (OPT("--threads")) NUM(cli_int, "--threads", 1, 1024, &a->threads);
+            else if (OPT("--threads")) {
+                if (r > 0 && !strcmp(v, "auto")) a->threads = 0;
+                else NUM(cli_int, "--threads", 1, 1024, &a->threads);
+            }
             else if (OPT("--verbose")) NUM(cli_int, "--verbose", 0, 2, &a->verbose);
             else return cli_usage_error("train", "unknown option '%s'", s);
         }
@@ -329,6 +334,7 @@ int cmd_train(int argc, char **argv)
         return cli_fail(&e);
     }
     if (a.threads) mn_set_threads((int)a.threads);
+    to.auto_threads = !a.threads && !getenv("OMP_NUM_THREADS") ? mn_get_threads() : 0;
 
     rc = 1;
     const char *dir = cli_data_dir(a.data);
