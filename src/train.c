@@ -49,6 +49,7 @@ void mn_train_state_init(mn_train_state *st, uint64_t seed)
 {
     memset(st, 0, sizeof *st);
     mn_rng_seed(&st->shuffle, seed ^ 0x5EEDF00D5EEDF00Dull);
+    mn_rng_seed(&st->augment, seed ^ 0xA0A0F11BA0A0F11Bull);
     st->best_val_loss = INFINITY;
 }
 
@@ -126,6 +127,11 @@ int mn_train(mn_model *m, mn_optim *o, const mn_dataset *ds, const mn_train_opts
         return mn_fail(e, "early stopping needs a validation split");
     int *order = malloc((size_t)n_train * sizeof *order);
     if (!order) return mn_fail(e, "out of memory for %d sample indices", n_train);
+    float *aug_tmp = NULL; /* one image of scratch for the augmentation */
+    if (mn_augment_on(&opt->augment) && !(aug_tmp = malloc((size_t)ds->rows * ds->cols * sizeof *aug_tmp))) {
+        free(order);
+        return mn_fail(e, "out of memory");
+    }
 
     mn_progress p = {0};
     p.epochs = opt->epochs;
@@ -151,6 +157,7 @@ int mn_train(mn_model *m, mn_optim *o, const mn_dataset *ds, const mn_train_opts
             if (at.n_cand > 1) mn_set_threads(p.threads = mn_autothreads_next(&at));
             double ts = now();
             mn_dataset_batch(ds, order, first, b, m->input, m->labels);
+            mn_augment_batch(&opt->augment, m->input, b, ds->rows, ds->cols, aug_tmp, &st->augment);
             if (first + b < n_train) /* the next batch's images load while this one computes */
                 mn_dataset_prefetch(ds, order, first + b, n_train - first - b < B ? n_train - first - b : B);
             double loss = mn_model_forward(m, b, 1, &correct);
@@ -201,6 +208,7 @@ int mn_train(mn_model *m, mn_optim *o, const mn_dataset *ds, const mn_train_opts
     if (rc == 0 && opt->patience > 0 && isfinite(st->best_val_loss))
         memcpy(m->params, opt->best, m->n_params * sizeof(float));
     free(order);
+    free(aug_tmp);
     return rc;
 }
 
@@ -239,7 +247,7 @@ static mn_st_tensor flat(const char *name, float *data, size_t n)
 int mn_checkpoint_save(const char *path, const mn_model *m, const mn_optim *o, const mn_train_state *st,
                        const float *best, const char *const *keys, const char *const *vals, int n_meta, mn_err *e)
 {
-    enum { OWN = 12 };
+    enum { OWN = 13 };
     const char **k = calloc((size_t)n_meta + OWN, sizeof *k), **v = calloc((size_t)n_meta + OWN, sizeof *v);
     if (!k || !v) {
         free(k), free(v);
@@ -252,6 +260,7 @@ int mn_checkpoint_save(const char *path, const mn_model *m, const mn_optim *o, c
     META("opt.step", "%ld", o->step);
     rng_str(&m->rng, s[nm], sizeof s[nm]), k[nm] = "rng.dropout", v[nm] = s[nm], nm++;
     rng_str(&st->shuffle, s[nm], sizeof s[nm]), k[nm] = "rng.shuffle", v[nm] = s[nm], nm++;
+    rng_str(&st->augment, s[nm], sizeof s[nm]), k[nm] = "rng.augment", v[nm] = s[nm], nm++;
     META("train.epoch", "%d", st->epoch);
     META("train.step", "%d", st->step);
     META("train.loss_sum", "%.17g", st->loss_sum);
@@ -312,6 +321,14 @@ int mn_checkpoint_load(const char *path, mn_model *m, mn_optim *o, mn_train_stat
         mn_fail(e, "%s: checkpoint metadata is missing or malformed", path);
         goto out;
     }
+    /* checkpoints before data augmentation existed lack its generator: the
+     * caller's freshly seeded one stands */
+    mn_rng aug = st->augment;
+    const char *aug_s = mn_model_meta(m, "rng.augment");
+    if (aug_s && rng_parse(aug_s, &aug)) {
+        mn_fail(e, "%s: checkpoint metadata is missing or malformed", path);
+        goto out;
+    }
     memcpy(o->m, tm->data, o->n * sizeof(float));
     memcpy(o->v, tv->data, o->n * sizeof(float));
     if (best && tb) memcpy(best, tb->data, m->n_params * sizeof(float));
@@ -319,6 +336,7 @@ int mn_checkpoint_load(const char *path, mn_model *m, mn_optim *o, mn_train_stat
     m->rng = drop;
     memset(st, 0, sizeof *st);
     st->shuffle = shuf;
+    st->augment = aug;
     st->epoch = (int)epoch, st->step = (int)tstep;
     st->loss_sum = loss_sum, st->hits = (long)hits, st->seen = (long)seen;
     st->best_val_loss = bvl, st->best_epoch = (int)bep, st->wait = (int)wait;

@@ -105,6 +105,23 @@ expect 0 "$MNIST" train --resume ck.bin --epochs 4 --data "$WORK/data" --quiet -
 check "4 epochs = 2 + resume 2, byte for byte" cmp -s straight.bin resumed.bin
 check "resume log rows" test "$(grep -c '^[23],' resumed.csv)" -eq 2
 expect 2 "$MNIST" train --resume ck.bin --arch wide
+# the same with data augmentation, whose draws the checkpoint carries on
+expect 0 "$MNIST" train $D --epochs 3 --output aug_straight.bin --augment shift:2,flip
+expect 0 "$MNIST" train $D --epochs 1 --output aug_half.bin --checkpoint aug_ck.bin --augment shift:2,flip
+expect 0 "$MNIST" train --resume aug_ck.bin --epochs 3 --data "$WORK/data" --quiet --output aug_resumed.bin
+check "augmented: 3 epochs = 1 + resume 2, byte for byte" cmp -s aug_straight.bin aug_resumed.bin
+expect 0 "$MNIST" train $D --epochs 1 --output plain1.bin
+"$MNIST" eval plain1.bin --data "$WORK/data" --json >plain1.json 2>/dev/null
+"$MNIST" eval aug_half.bin --data "$WORK/data" --json >aug1.json 2>/dev/null
+check "augmentation changes the training (test loss differs)" bash -c \
+  '[ -s "$0" ] && [ -s "$1" ] && [ "$(grep -o "\"loss\": *[0-9.e-]*" "$0")" != "$(grep -o "\"loss\": *[0-9.e-]*" "$1")" ]' \
+  plain1.json aug1.json
+check "augment recorded in the model file" grep -aq '"augment":"shift:2,flip"' aug_straight.bin
+expect 2 "$MNIST" train --resume aug_ck.bin --augment none
+for bad in shift:0 shift:9 rotate:5 "flip,flip"; do
+  expect 2 "$MNIST" train --augment "$bad"
+  check "--augment $bad: usage names the option" grep -q -- "--augment" err.txt
+done
 expect 1 "$MNIST" train --resume m1.bin --data "$WORK/data"
 check "resume from a model file: says so" grep -q "m1.bin: not a checkpoint" err.txt
 expect 0 "$MNIST" train $D --epochs 2 --output logged.bin --log metrics.csv --validation-split 0.1

@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "mnist/augment.h"
 #include "mnist/error.h"
 #include "mnist/idx.h"
 #include "mnist/model.h"
@@ -36,6 +37,7 @@ typedef struct {
     int patience;           /* > 0: early stopping on val_loss, restoring the best weights */
     float *best;            /* with patience: caller's buffer of n_params floats for the best weights */
     volatile sig_atomic_t *stop; /* if non-NULL and set, stop after the current step */
+    mn_augment augment;     /* random shifts / flips of training images (augment.h); zero: off */
     int auto_threads;       /* > 1: choose between 1 and this many threads by timing steps
                              * (see autothreads.h; results are the same); else keep mn_get_threads() */
 } mn_train_opts;
@@ -46,6 +48,7 @@ typedef struct {
     int epoch;              /* epochs completed */
     int step;               /* steps completed in the current epoch (0 at a boundary) */
     mn_rng shuffle;         /* generator state before the current epoch's shuffle */
+    mn_rng augment;         /* draws of the data augmentation */
     double loss_sum;        /* running sums of the current epoch */
     long hits, seen;
     double best_val_loss;   /* early stopping */

@@ -38,7 +38,9 @@ static const char help[] =
     "  --validation-split X    hold out the last X of the training data (default: 0)\n"
     "  --early-stopping N      stop when val_loss has not improved for N epochs, keep the best weights\n"
     "                          (needs --validation-split)\n"
-    "  --seed N                seed for initialisation, dropout and shuffling (default: 1)\n"
+    "  --augment SPEC          random changes to each training image: shift:N (move by up to N pixels\n"
+    "                          each way), flip (mirror left-right), both (shift:2,flip) or none (default)\n"
+    "  --seed N                seed for initialisation, dropout, shuffling, augmentation (default: 1)\n"
     "\n"
     "Files:\n"
     "  --data DIR              data directory (default: $MNIST_DATA, else data/mnist)\n"
@@ -56,7 +58,7 @@ static const char help[] =
     "                          is); results do not depend on it\n";
 
 typedef struct {
-    const char *arch, *data, *output, *optimizer, *checkpoint, *resume, *log, *schedule, *plot;
+    const char *arch, *data, *output, *optimizer, *checkpoint, *resume, *log, *schedule, *plot, *augment;
     long epochs, batch, threads, patience, verbose;
     double lr, momentum, val_split;
     int nesterov, lr_set, epochs_set, recipe_set;
@@ -83,6 +85,7 @@ static int parse(int argc, char **argv, train_args *a)
         else if (OPT("--arch")) a->arch = v;
         else if (OPT("--optimizer")) a->optimizer = v;
         else if (OPT("--lr-schedule")) a->schedule = v;
+        else if (OPT("--augment")) a->augment = v;
         else if (OPT("--batch-size")) NUM(cli_int, "--batch-size", 1, 65536, &a->batch);
         else if (OPT("--lr")) NUM(cli_float, "--lr", 1e-12, 1e6, &a->lr), a->lr_set = 1;
         else if (OPT("--momentum")) NUM(cli_float, "--momentum", 0, 0.999999, &a->momentum);
@@ -118,10 +121,10 @@ static int parse(int argc, char **argv, train_args *a)
 
 /* ---- the recipe as metadata pairs -------------------------------------- */
 
-enum { R_EPOCHS, R_SEED, R_OPT, R_LR, R_MOMENTUM, R_NESTEROV, R_SCHEDULE, R_BATCH, R_SPLIT, R_PATIENCE, R_N };
+enum { R_EPOCHS, R_SEED, R_OPT, R_LR, R_MOMENTUM, R_NESTEROV, R_SCHEDULE, R_BATCH, R_SPLIT, R_PATIENCE, R_AUGMENT, R_N };
 static const char *const recipe_keys[R_N] = {"epochs",   "seed",        "optimizer",  "lr",
                                              "momentum", "nesterov",    "lr_schedule", "batch_size",
-                                             "validation_split", "early_stopping"};
+                                             "validation_split", "early_stopping", "augment"};
 typedef struct {
     char v[R_N][64];
 } recipe;
@@ -139,6 +142,10 @@ static void recipe_from_args(const train_args *a, recipe *r)
     snprintf(r->v[R_BATCH], 64, "%ld", a->batch);
     snprintf(r->v[R_SPLIT], 64, "%.9g", a->val_split);
     snprintf(r->v[R_PATIENCE], 64, "%ld", a->patience);
+    mn_augment aug;
+    mn_err e;
+    if (mn_augment_parse(&aug, a->augment, &e)) aug = (mn_augment){0}; /* checked before */
+    mn_augment_describe(&aug, r->v[R_AUGMENT], 64);
 }
 
 /* Fills a's recipe fields from a checkpoint's metadata. */
@@ -146,16 +153,20 @@ static int recipe_from_model(const mn_model *m, const char *path, train_args *a)
 {
     const char *v[R_N];
     for (int i = 0; i < R_N; i++)
-        if (!(v[i] = mn_model_meta(m, recipe_keys[i]))) {
+        if (!(v[i] = mn_model_meta(m, recipe_keys[i])) && i != R_AUGMENT) { /* augment: newer than some checkpoints */
             fprintf(stderr, "mnist: %s: checkpoint metadata lacks '%s'\n", path, recipe_keys[i]);
             return -1;
         }
     /* copies: the strings die with the model that is read only to learn them */
-    static char schedule[64], optimizer[16];
+    static char schedule[64], optimizer[16], augment[64];
     snprintf(schedule, sizeof schedule, "%s", v[R_SCHEDULE]);
     snprintf(optimizer, sizeof optimizer, "%s", v[R_OPT]);
     a->optimizer = optimizer;
     a->schedule = strcmp(schedule, "none") ? schedule : NULL;
+    snprintf(augment, sizeof augment, "%s", v[R_AUGMENT] ? v[R_AUGMENT] : "none");
+    a->augment = augment;
+    mn_augment aug;
+    mn_err e;
     a->seed = strtoull(v[R_SEED], NULL, 10);
     a->lr = atof(v[R_LR]), a->lr_set = 1;
     a->momentum = atof(v[R_MOMENTUM]);
@@ -166,7 +177,8 @@ static int recipe_from_model(const mn_model *m, const char *path, train_args *a)
     if (!a->epochs_set) a->epochs = atol(v[R_EPOCHS]);
     if (mn_optim_kind_of(a->optimizer) < 0 || a->batch < 1 || a->batch > 65536 || a->val_split < 0 ||
         a->val_split >= 1 || !(a->lr > 0 && a->lr <= 1e6) || a->patience < 0 || a->patience > 100000 ||
-        !(a->momentum >= 0 && a->momentum < 1) || a->epochs < 1 || a->epochs > 100000) {
+        !(a->momentum >= 0 && a->momentum < 1) || a->epochs < 1 || a->epochs > 100000 ||
+        mn_augment_parse(&aug, a->augment, &e)) {
         fprintf(stderr, "mnist: %s: checkpoint recipe is malformed\n", path);
         return -1;
     }
@@ -183,6 +195,8 @@ static int check_recipe(train_args *a, mn_train_opts *to)
     if (a->nesterov && a->momentum == 0) return cli_usage_error("train", "--nesterov needs --momentum > 0");
     if (a->patience && a->val_split <= 0)
         return cli_usage_error("train", "--early-stopping watches val_loss: give --validation-split too");
+    mn_err e;
+    if (mn_augment_parse(&to->augment, a->augment, &e)) return cli_usage_error("train", "%s", e.msg);
     to->schedule = MN_LR_CONSTANT;
     if (a->schedule) {
         long every;
