@@ -714,7 +714,6 @@ void mn_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha, const
     if ((double)M * N * K < (double)PAR_THRESHOLD || K < PAR_MIN_K) nt = 1;
     int pm = 1, pn = 1;
     if (nt > 1) choose_grid(M, N, K, nt, &pm, &pn);
-    if (nt > 1 && getenv("XROWS") && transA && M / MR >= nt) pm = nt, pn = 1;
     nt = pm * pn;
     if (nt <= 1) {
         gemm_block(&g, 0, M, 0, N);
