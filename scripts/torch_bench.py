@@ -39,10 +39,8 @@ import time
 T_START = time.perf_counter()
 
 import argparse  # noqa: E402
-import gzip  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import struct  # noqa: E402
 import sys  # noqa: E402
 
 RECIPES = {  # name: (architecture, optimizer, batch size, recipe string)
@@ -86,34 +84,7 @@ if not ARGS.out_of_the_box:
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-
-def read_idx(directory, stem):
-    for name in (stem, stem.replace("-idx", ".idx")):
-        for suffix, opener in (("", open), (".gz", gzip.open)):
-            p = os.path.join(directory, name + suffix)
-            if os.path.exists(p):
-                with opener(p, "rb") as f:
-                    raw = f.read()
-                rank = raw[3]
-                dims = struct.unpack(">" + "I" * rank, raw[4:4 + 4 * rank])
-                return torch.frombuffer(bytearray(raw[4 + 4 * rank:]), dtype=torch.uint8).reshape(dims)
-    raise FileNotFoundError(f"{directory}/{stem}: not found")
-
-
-def build(arch):
-    if arch == "mlp":
-        layers = [nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10)]
-    elif arch == "wide":
-        layers = [nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 10)]
-    else:
-        layers = [nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
-                  nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5), nn.Linear(1600, 10)]
-    model = nn.Sequential(*layers)
-    for m in model.modules():  # Keras initialisation
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
-            nn.init.xavier_uniform_(m.weight)
-            nn.init.zeros_(m.bias)
-    return model
+from torch_common import build_preset, load_split, make_optimizer, train_step  # noqa: E402
 
 
 def median(v):
@@ -127,12 +98,8 @@ def bench_train(name, data, startup_before, a):
     t0 = time.perf_counter()
     torch.manual_seed(1)
     x, y = data["cnn" if arch == "cnn" else "flat"], data["labels"]
-    model = build(arch)
-    lr = 0.001
-    if optimizer == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=lr, eps=1e-7)
-    else:
-        opt = torch.optim.RMSprop(model.parameters(), lr=lr, alpha=0.9, eps=1e-7)
+    model = build_preset(arch)
+    opt = make_optimizer(optimizer, model.parameters(), 0.001)
     loss_fn = nn.CrossEntropyLoss()
     n = len(x)
     steps = (n + B - 1) // B
@@ -147,10 +114,7 @@ def bench_train(name, data, startup_before, a):
         t_first = None
         for s, i in enumerate(range(0, n, B)):
             idx = perm[i:i + B]
-            opt.zero_grad()
-            loss = loss_fn(model(x[idx]), y[idx])
-            loss.backward()
-            opt.step()
+            train_step(model, opt, loss_fn, x[idx], y[idx])
             if partial:
                 if s == 0:
                     t_first = time.perf_counter()
@@ -217,10 +181,8 @@ def main():
     train, note = [], ""
     if not a.gemm_only and a.models:
         try:
-            xtr = read_idx(a.data, "train-images-idx3-ubyte").float().div(255)
-            ytr = read_idx(a.data, "train-labels-idx1-ubyte").long()
-            read_idx(a.data, "t10k-images-idx3-ubyte").float().div(255)
-            read_idx(a.data, "t10k-labels-idx1-ubyte").long()
+            xtr, ytr = load_split(a.data, "train")
+            load_split(a.data, "t10k")
         except (FileNotFoundError, OSError, ValueError, IndexError, RuntimeError) as e:
             note = str(e)
         else:

@@ -11,44 +11,13 @@ each epoch, last partial batch kept. Prints seconds per epoch and the test
 accuracy. Optional: needs Debian's python3-torch; the product never uses it.
 """
 import argparse
-import gzip
 import os
-import struct
 import time
 
 import torch
 from torch import nn
 
-
-def read_idx(directory, stem):
-    for name in (stem, stem.replace("-idx", ".idx")):
-        for suffix, opener in (("", open), (".gz", gzip.open)):
-            p = os.path.join(directory, name + suffix)
-            if os.path.exists(p):
-                with opener(p, "rb") as f:
-                    raw = f.read()
-                rank = raw[3]
-                dims = struct.unpack(">" + "I" * rank, raw[4:4 + 4 * rank])
-                return torch.frombuffer(bytearray(raw[4 + 4 * rank:]), dtype=torch.uint8).reshape(dims)
-    raise SystemExit(f"{directory}/{stem}: not found")
-
-
-def build(arch):
-    if arch == "mlp":
-        layers = [nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10)]
-    elif arch == "wide":
-        layers = [nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 10)]
-    elif arch == "cnn":
-        layers = [nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
-                  nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5), nn.Linear(1600, 10)]
-    else:
-        raise SystemExit(f"unknown arch {arch}")
-    model = nn.Sequential(*layers)
-    for m in model.modules():  # Keras initialisation
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
-            nn.init.xavier_uniform_(m.weight)
-            nn.init.zeros_(m.bias)
-    return model
+from torch_common import build_preset, load_split, make_optimizer, train_step
 
 
 def main():
@@ -66,18 +35,15 @@ def main():
         torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     shape = (1, 28, 28) if a.arch == "cnn" else (784,)
-    xtr = read_idx(a.data, "train-images-idx3-ubyte").float().div(255).reshape(-1, *shape)
-    ytr = read_idx(a.data, "train-labels-idx1-ubyte").long()
-    xte = read_idx(a.data, "t10k-images-idx3-ubyte").float().div(255).reshape(-1, *shape)
-    yte = read_idx(a.data, "t10k-labels-idx1-ubyte").long()
-    model = build(a.arch)
+    try:
+        xtr, ytr = load_split(a.data, "train")
+        xte, yte = load_split(a.data, "t10k")
+    except FileNotFoundError as e:
+        raise SystemExit(str(e))
+    xtr, xte = xtr.reshape(-1, *shape), xte.reshape(-1, *shape)
+    model = build_preset(a.arch)
     lr = a.lr or (0.01 if a.optimizer == "sgd" else 0.001)
-    if a.optimizer == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=lr, eps=1e-7)
-    elif a.optimizer == "rmsprop":
-        opt = torch.optim.RMSprop(model.parameters(), lr=lr, alpha=0.9, eps=1e-7)
-    else:
-        opt = torch.optim.SGD(model.parameters(), lr=lr)
+    opt = make_optimizer(a.optimizer, model.parameters(), lr)
     loss_fn = nn.CrossEntropyLoss()
     n, B = len(xtr), a.batch_size
     times = []
@@ -87,10 +53,7 @@ def main():
         perm = torch.randperm(n)
         for i in range(0, n, B):
             idx = perm[i:i + B]
-            opt.zero_grad()
-            loss = loss_fn(model(xtr[idx]), ytr[idx])
-            loss.backward()
-            opt.step()
+            train_step(model, opt, loss_fn, xtr[idx], ytr[idx])
         times.append(time.perf_counter() - t0)
         print(f"epoch {epoch + 1}: {times[-1]:.3f} s", flush=True)
     model.eval()

@@ -3,17 +3,10 @@
 # both thread counts, and bad flags are usage errors. Never asserts a speed.
 # Usage: bench.sh MNIST SOURCE_DIR WORK_DIR GEN_SYNTHETIC
 set -u
-MNIST=$1 WORK=$3
+MNIST=$1 SRC=$2 WORK=$3
+# shellcheck source=SCRIPTDIR/tools/lib.sh
+. "$SRC/tests/tools/lib.sh" || exit 1
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
-pass=0 fail=0
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
-expect() {
-  local want=$1; shift
-  "$@" >out.txt 2>err.txt; local got=$?
-  if [ "$got" = "$want" ]; then ok; else bad "exit $got, wanted $want: $*"; cat err.txt >&2; fi
-}
 
 expect 0 "$MNIST" bench --help;  check "help" grep -q "Usage: mnist bench" out.txt
 for args in "--bogus" "--repeat 0" "--repeat" "--threads x" "--models mlp,lenet" "--models mlp,mlp" \
@@ -42,5 +35,4 @@ check "14 rows, each with two positive numbers" awk '
 check "thread columns" grep -q "1 thread" gemm.txt
 check "no training with --gemm-only" bash -c '! grep -q "^Training" gemm.txt'
 
-echo "bench: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish bench

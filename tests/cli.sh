@@ -4,20 +4,9 @@
 # determinism. Usage: cli.sh MNIST SOURCE_DIR WORK_DIR GEN_SYNTHETIC
 set -u
 MNIST=$1 SRC=$2 WORK=$3 GEN=$4
-rm -rf "$WORK" && mkdir -p "$WORK/data" && cd "$WORK" || exit 1
-unset MNIST_DATA
-pass=0 fail=0
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
-
-# expect CODE CMD... : runs CMD, keeps stdout in out.txt and stderr in err.txt
-expect() {
-  local want=$1; shift
-  "$@" >out.txt 2>err.txt; local got=$?
-  if [ "$got" = "$want" ]; then ok; else bad "exit $got, wanted $want: $*"; cat err.txt >&2; fi
-}
-one_line_err() { [ "$(wc -l <err.txt)" -eq 1 ] && grep -q "^mnist: " err.txt; }
+# shellcheck source=SCRIPTDIR/tools/lib.sh
+. "$SRC/tests/tools/lib.sh" || exit 1
+work_dir
 
 # --- usage --------------------------------------------------------------
 expect 2 "$MNIST"
@@ -57,7 +46,7 @@ check "bad idx: names the file" grep -q "train-" err.txt
 rm -f "$WORK"/data/*
 
 # --- train, eval, reload ---------------------------------------------------
-"$GEN" "$WORK/data" 3000 500 11 || { echo "FAIL: gen_synthetic" >&2; exit 1; }
+gen_data "$WORK/data" 3000 500 11
 expect 0 "$MNIST" train --epochs 2 --data "$WORK/data" --output m1.bin --seed 3
 cp out.txt train1.txt
 check "epoch header" grep -q "^Epoch 1/2" train1.txt
@@ -185,5 +174,4 @@ check "live writer's temp file kept" test -e "keep.bin.tmp.$$"
 check "other temp files kept" test -e "keep.bin.tmp.x1" -a -e "other.bin.tmp.$dead"
 rm -f keep.bin.tmp.* other.bin.tmp.*
 
-echo "cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish cli

@@ -7,10 +7,9 @@
 # Usage: limits.sh MNIST SOURCE_DIR WORK_DIR GEN_SYNTHETIC
 set -u
 MNIST=$1 SRC=$2 WORK=$3 GEN=$4
-rm -rf "$WORK" && mkdir -p "$WORK/data" && cd "$WORK" || exit 1
-unset MNIST_DATA
-pass=0 fail=0
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+# shellcheck source=SCRIPTDIR/tools/lib.sh
+. "$SRC/tests/tools/lib.sh" || exit 1
+work_dir
 
 # refused CMD_WORDS... -- PATTERN: exit 2, two lines on stderr, the first
 # "mnist <cmd>: ..." matching PATTERN (an ERE), the second the hint; no stdout.
@@ -34,7 +33,7 @@ refused() {
   elif [ $((SECONDS - start)) -gt 5 ]; then
     bad "took $((SECONDS - start)) s to refuse: ${args[*]}"
   else
-    pass=$((pass + 1))
+    ok
   fi
 }
 T=(train --data "$WORK/nowhere" --output never.bin)
@@ -81,17 +80,18 @@ refused eval model.bin --batch-size 0 -- "--batch-size"
 refused eval model.bin --batch-size 1000000000 -- "--batch-size"
 
 # --- the limits leave room for real work ---------------------------------------
-"$GEN" "$WORK/data" 300 50 3 || { echo "FAIL: gen_synthetic" >&2; exit 1; }
-ok() {
+gen_data "$WORK/data" 300 50 3
+# sane ARGS... : a one-epoch training run with ARGS must succeed
+sane() {
   if "$MNIST" train --data "$WORK/data" --epochs 1 --quiet --threads 1 --output ok.bin "$@" >out.txt 2>err.txt; then
-    pass=$((pass + 1))
+    ok
   else
     bad "refused a sane run: $*"; sed 's/^/  /' err.txt >&2
   fi
 }
-ok --batch-size 65536 # larger than the data set: one batch of everything
-ok --arch cnn --batch-size 1024
-ok --lr-schedule step:100000:0.5 --epochs 1
+sane --batch-size 65536 # larger than the data set: one batch of everything
+sane --arch cnn --batch-size 1024
+sane --lr-schedule step:100000:0.5 --epochs 1
 
 # --- a checkpoint whose recipe is out of range is refused (exit 1, one line) ----
 if "$MNIST" train --data "$WORK/data" --epochs 1 --quiet --threads 1 --checkpoint ck.bin --output ok.bin >/dev/null; then
@@ -104,7 +104,7 @@ if "$MNIST" train --data "$WORK/data" --epochs 1 --quiet --threads 1 --checkpoin
     "$MNIST" train --resume bad.bin --data "$WORK/data" --quiet --output never.bin >out.txt 2>err.txt
     rc=$?
     if [ $rc -eq 1 ] && [ "$(wc -l <err.txt)" -eq 1 ] && grep -q "^mnist: bad.bin: checkpoint recipe is malformed" err.txt; then
-      pass=$((pass + 1))
+      ok
     else
       bad "resume of a checkpoint edited with $edit: exit $rc"; sed 's/^/  /' err.txt >&2
     fi
@@ -114,5 +114,4 @@ else
 fi
 [ -e never.bin ] && bad "a refused run wrote never.bin"
 
-echo "limits: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish limits

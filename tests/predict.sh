@@ -5,20 +5,9 @@
 # Usage: predict.sh MNIST SOURCE_DIR WORK_DIR GEN_SYNTHETIC
 set -u
 MNIST=$1 SRC=$2 WORK=$3 GEN=$4
-rm -rf "$WORK" && mkdir -p "$WORK/data" && cd "$WORK" || exit 1
-unset MNIST_DATA
-pass=0 fail=0
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
-
-# expect CODE CMD... : runs CMD, keeps stdout in out.txt and stderr in err.txt
-expect() {
-  local want=$1; shift
-  "$@" >out.txt 2>err.txt; local got=$?
-  if [ "$got" = "$want" ]; then ok; else bad "exit $got, wanted $want: $*"; cat err.txt >&2; fi
-}
-one_line_err() { [ "$(wc -l <err.txt)" -eq 1 ] && grep -q "^mnist: " err.txt; }
+# shellcheck source=SCRIPTDIR/tools/lib.sh
+. "$SRC/tests/tools/lib.sh" || exit 1
+work_dir
 
 # pgm FILE SCALE CLASS BG INK : a plain PGM (P2) of (28*SCALE)^2 pixels with the
 # synthetic set's block for CLASS (6 rows x 4 columns at its place) in INK on BG.
@@ -44,7 +33,7 @@ line_re() {
   echo "$re"
 }
 
-"$GEN" "$WORK/data" 3000 500 11 || { echo "FAIL: gen_synthetic" >&2; exit 1; }
+gen_data "$WORK/data" 3000 500 11
 expect 0 "$MNIST" train --epochs 2 --data "$WORK/data" --output m.bin --seed 3 --quiet
 [ -s m.bin ] || { echo "FAIL: no model" >&2; exit 1; }
 
@@ -140,5 +129,4 @@ check "missing model: names it" grep -q "missing.bin" err.txt
 expect 1 "$MNIST" predict c3.pgm c3.pgm
 check "not a model: one line" one_line_err
 
-echo "predict: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish predict

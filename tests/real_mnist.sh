@@ -8,6 +8,8 @@
 # Usage: real_mnist.sh MNIST SOURCE_DIR WORK_DIR [GEN_SYNTHETIC]
 set -u
 MNIST=$1 SRC=$2 WORK=$3
+# shellcheck source=SCRIPTDIR/tools/lib.sh
+. "$SRC/tests/tools/lib.sh" || exit 1
 mkdir -p "$WORK" && cd "$WORK" || exit 1
 have() { [ -s "$1/train-images-idx3-ubyte" ] || [ -s "$1/train-images.idx3-ubyte" ]; }
 data=
@@ -24,11 +26,5 @@ if [ -z "$data" ]; then
   exit 77
 fi
 echo "real MNIST from $data"
-"$MNIST" train --epochs 1 --data "$data" --output real.bin | tee train.txt || exit 1
-acc=$(sed -n 's/^test loss: .* - test accuracy: \([0-9.]*\)$/\1/p' train.txt)
-"$MNIST" eval real.bin --data "$data" | tee eval.txt || exit 1
-fail=0
-if awk -v a="$acc" 'BEGIN { exit !(a >= 0.950) }'; then echo "ok: 1 epoch test accuracy $acc >= 0.950"; else echo "FAIL: 1 epoch test accuracy '$acc' < 0.950"; fail=1; fi
-if grep -qE "^313/313 - .* - accuracy: $acc$" eval.txt; then echo "ok: eval agrees ($acc)"; else echo "FAIL: eval disagrees with training's $acc"; fail=1; fi
-echo "real_mnist: $((2 - fail)) passed, $fail failed"
-exit $fail
+one_epoch_check real_mnist "$data" real.bin 0.950
+exit $?

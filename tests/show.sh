@@ -5,21 +5,13 @@
 # Usage: show.sh MNIST SOURCE_DIR WORK_DIR GEN_SYNTHETIC
 set -u
 MNIST=$1 SRC=$2 WORK=$3 GEN=$4
-rm -rf "$WORK" && mkdir -p "$WORK/data" && cd "$WORK" || exit 1
-unset MNIST_DATA NO_COLOR COLUMNS
-pass=0 fail=0
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
-expect() {
-  local want=$1; shift
-  "$@" >out.txt 2>err.txt; local got=$?
-  if [ "$got" = "$want" ]; then ok; else bad "exit $got, wanted $want: $*"; cat err.txt >&2; fi
-}
-one_line_err() { [ "$(wc -l <err.txt)" -eq 1 ] && grep -q "^mnist: " err.txt; }
+# shellcheck source=SCRIPTDIR/tools/lib.sh
+. "$SRC/tests/tools/lib.sh" || exit 1
+work_dir
+unset NO_COLOR COLUMNS
 lines() { [ "$(wc -l <"$1")" -eq "$2" ] || { echo "  $1 has $(wc -l <"$1") lines, wanted $2" >&2; return 1; }; }
 
-"$GEN" "$WORK/data" 3000 500 11 || { echo "FAIL: gen_synthetic" >&2; exit 1; }
+gen_data "$WORK/data" 3000 500 11
 D=(--data "$WORK/data")
 label() { od -An -tu1 -j$((8 + $2)) -N1 "$WORK/data/$1-labels-idx1-ubyte" | tr -d ' '; }
 l0=$(label t10k 0) l1=$(label t10k 1) l2=$(label t10k 2) l499=$(label t10k 499) t2999=$(label train 2999)
@@ -196,5 +188,4 @@ check "bad plot path: one line naming it" bash -c 'grep -q "no/such/dir/c.svg" e
 check "bad plot path: no model" test ! -e never.bin
 check "no temp files left" bash -c '! ls *.tmp.* >/dev/null 2>&1'
 
-echo "show: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish show

@@ -25,6 +25,7 @@
 
 #include "mnist/gzip.h"
 #include "test.h"
+#include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -32,38 +33,12 @@ static uint64_t rng_state = 0x9E3779B97F4A7C15u;
 
 static uint64_t rnd(void)
 {
-    /* splitmix64 */
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15u);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-    return z ^ (z >> 31);
+    return splitmix64(&rng_state);
 }
 
 static unsigned rnd_below(unsigned n)
 {
     return (unsigned)(rnd() % n);
-}
-
-/* A bit-at-a-time CRC-32, independent of the library's tables. */
-static uint32_t crc32_ref(const uint8_t *p, size_t n)
-{
-    uint32_t r = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        r ^= p[i];
-        for (int k = 0; k < 8; k++)
-            r = (r & 1u) ? (r >> 1) ^ 0xEDB88320u : r >> 1;
-    }
-    return ~r;
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
-    return p;
 }
 
 /* A growable byte buffer that also writes bits, LSB first, as deflate does. */
@@ -1296,32 +1271,6 @@ static int have_gzip(void)
     return access("/usr/bin/gzip", X_OK) == 0 || access("/bin/gzip", X_OK) == 0;
 }
 
-static int read_file(const char *path, uint8_t **p, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    buf b = {0};
-    uint8_t chunk[65536];
-    size_t k;
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-        put_bytes(&b, chunk, k);
-    fclose(f);
-    *p = b.p;
-    *n = b.len;
-    return 0;
-}
-
-static void write_file(const char *path, const uint8_t *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n) {
-        perror(path);
-        exit(1);
-    }
-    fclose(f);
-}
-
 static void test_system_gzip(void)
 {
     if (!have_gzip()) {
@@ -1395,33 +1344,13 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* Where the real MNIST .gz files are, if anywhere. */
-static int real_dir(char *dir, size_t cap, const char *srcdir)
-{
-    char cands[3][600];
-    int nc = 0;
-    const char *env = getenv("MNIST_DATA");
-    if (env && env[0])
-        snprintf(cands[nc++], sizeof cands[0], "%s", env);
-    if (srcdir) {
-        snprintf(cands[nc++], sizeof cands[0], "%s/../shared/data/mnist", srcdir);
-        snprintf(cands[nc++], sizeof cands[0], "%s/data/mnist", srcdir);
-    }
-    for (int i = 0; i < nc; i++) {
-        char probe[700];
-        snprintf(probe, sizeof probe, "%.600s/t10k-labels-idx1-ubyte.gz", cands[i]);
-        if (access(probe, R_OK) == 0) {
-            snprintf(dir, cap, "%.599s", cands[i]);
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static void test_real(const char *srcdir)
 {
+    /* the .gz files only: they are what this test decodes */
+    static const char *const subdirs[2] = {"../shared/data/mnist", "data/mnist"};
+    static const char *const probe[1] = {"t10k-labels-idx1-ubyte.gz"};
     char dir[600];
-    if (!real_dir(dir, sizeof dir, srcdir)) {
+    if (!find_mnist(dir, sizeof dir, srcdir, subdirs, probe, 1)) {
         printf("test_gzip: no MNIST .gz files (set MNIST_DATA, or pass the source dir); real-data part skipped\n");
         return;
     }
@@ -1467,21 +1396,6 @@ static void test_real(const char *srcdir)
         free(g);
     }
     printf("test_gzip: real MNIST in %s: %zu -> %zu bytes in %.3f s\n", dir, in_total, out_total, total);
-}
-
-/* The source directory: argv[1], or the one this file was compiled from. */
-static const char *source_dir(int argc, char **argv)
-{
-    static char buf_[600];
-    if (argc > 1)
-        return argv[1];
-    const char *f = __FILE__;
-    const char *end = strstr(f, "/tests/test_gzip.c");
-    if (f[0] != '/' || !end || (size_t)(end - f) >= sizeof buf_)
-        return NULL;
-    memcpy(buf_, f, (size_t)(end - f));
-    buf_[end - f] = 0;
-    return buf_;
 }
 
 int main(int argc, char **argv)

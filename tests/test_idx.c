@@ -15,6 +15,7 @@
 
 #include "mnist/idx.h"
 #include "test.h"
+#include "testutil.h"
 
 static char tmpdir[64];
 
@@ -59,56 +60,18 @@ static void cleanup(void)
     rmdir(tmpdir);
 }
 
-static void write_raw(const char *path, const uint8_t *bytes, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        perror(path);
-        exit(1);
-    }
-    if (n)
-        fwrite(bytes, 1, n, f);
-    fclose(f);
-}
-
 /* ---- a minimal gzip writer: one member of stored blocks ---- */
-
-static uint32_t crc32_bitwise(const uint8_t *p, size_t n)
-{
-    uint32_t r = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        r ^= p[i];
-        for (int k = 0; k < 8; k++)
-            r = (r & 1u) ? (r >> 1) ^ 0xEDB88320u : r >> 1;
-    }
-    return ~r;
-}
 
 /* Gzips bytes[0..n) into a new buffer (*out_n bytes). Blocks of at most
  * 1000 bytes, so that small tests still get several. */
 static uint8_t *gzip_stored(const uint8_t *bytes, size_t n, size_t *out_n)
 {
     size_t blocks = n / 1000 + 1;
-    uint8_t *g = malloc(10 + 5 * blocks + n + 8);
-    if (!g) {
-        perror("malloc");
-        exit(1);
-    }
+    uint8_t *g = xmalloc(10 + 5 * blocks + n + 8);
     static const uint8_t head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
     memcpy(g, head, 10);
-    size_t k = 10, done = 0;
-    do {
-        size_t len = n - done < 1000 ? n - done : 1000;
-        g[k++] = done + len == n ? 1 : 0; /* BFINAL, BTYPE 00 */
-        g[k++] = (uint8_t)len;
-        g[k++] = (uint8_t)(len >> 8);
-        g[k++] = (uint8_t)~len;
-        g[k++] = (uint8_t)(~len >> 8);
-        memcpy(g + k, bytes + done, len);
-        k += len;
-        done += len;
-    } while (done < n);
-    uint32_t crc = crc32_bitwise(bytes, n);
+    size_t k = 10 + deflate_stored(g + 10, bytes, n, 1000);
+    uint32_t crc = crc32_ref(bytes, n);
     for (int i = 0; i < 4; i++)
         g[k++] = (uint8_t)(crc >> (8 * i));
     for (int i = 0; i < 4; i++)
@@ -122,7 +85,7 @@ static void write_gz(const char *path, const uint8_t *bytes, size_t n)
 {
     size_t gn;
     uint8_t *g = gzip_stored(bytes, n, &gn);
-    write_raw(path, g, gn);
+    write_file(path, g, gn);
     free(g);
 }
 
@@ -159,7 +122,7 @@ static const char *write_bad(int type, int rank, const uint32_t *dims, size_t pa
     size_t h = header(buf, type, rank, dims);
     memset(buf + h, 1, payload);
     const char *p = tpath("bad");
-    write_raw(p, buf, h + payload);
+    write_file(p, buf, h + payload);
     return p;
 }
 
@@ -245,7 +208,7 @@ static void test_malformed(void)
     expect_read_fail(missing, 3, "No such file");
 
     /* wrong magic: a text file */
-    write_raw(tpath("bad"), (const uint8_t *)"hello, world, this is text", 26);
+    write_file(tpath("bad"), (const uint8_t *)"hello, world, this is text", 26);
     expect_read_fail(tpath("bad"), 3, "bad magic 0x68656c6c");
     expect_read_fail(tpath("bad"), 3, "not an IDX file");
 
@@ -261,11 +224,11 @@ static void test_malformed(void)
     expect_read_fail(write_bad(0x08, 3, d3, 0), 3, "truncated");
 
     /* header cut short */
-    write_raw(tpath("bad"), (const uint8_t *)"\0\0", 2);
+    write_file(tpath("bad"), (const uint8_t *)"\0\0", 2);
     expect_read_fail(tpath("bad"), 3, "truncated");
-    write_raw(tpath("bad"), (const uint8_t *)"\0\0\x08\x03\0\0\0\x02", 8);
+    write_file(tpath("bad"), (const uint8_t *)"\0\0\x08\x03\0\0\0\x02", 8);
     expect_read_fail(tpath("bad"), 3, "truncated");
-    write_raw(tpath("bad"), (const uint8_t *)"", 0);
+    write_file(tpath("bad"), (const uint8_t *)"", 0);
     expect_read_fail(tpath("bad"), 1, "truncated");
 
     /* absurd dimensions on a tiny file: rejected before any allocation
@@ -444,20 +407,20 @@ static void test_gzipped(void)
     size_t gn;
     uint8_t *g = gzip_stored(file, n, &gn);
     g[gn - 6] ^= 0x40;
-    write_raw(bad, g, gn);
+    write_file(bad, g, gn);
     expect_read_fail(bad, 3, "gzip CRC-32 mismatch");
     g[gn - 6] ^= 0x40;
-    write_raw(bad, g, gn - 3);
+    write_file(bad, g, gn - 3);
     expect_read_fail(bad, 3, "truncated gzip data");
-    write_raw(bad, g, 20);
+    write_file(bad, g, 20);
     expect_read_fail(bad, 3, "truncated");
     g[10] = 0x07; /* BTYPE 3 */
-    write_raw(bad, g, gn);
+    write_file(bad, g, gn);
     expect_read_fail(bad, 3, "corrupt gzip data: invalid block type 3");
     free(g);
-    write_raw(bad, file, n); /* a raw IDX file named .gz */
+    write_file(bad, file, n); /* a raw IDX file named .gz */
     expect_read_fail(bad, 3, "not in gzip format");
-    write_raw(bad, (const uint8_t *)"", 0);
+    write_file(bad, (const uint8_t *)"", 0);
     expect_read_fail(bad, 3, "empty");
 
     /* IDX problems inside good gzip data: same checks as for raw files */
@@ -527,7 +490,7 @@ static void test_dataset_gz(void)
     mn_dataset_free(&ds);
 
     /* a raw file wins over a .gz beside it (here a broken one) */
-    write_raw(tpath("t10k-images-idx3-ubyte.gz"), (const uint8_t *)"\x1f\x8b", 2);
+    write_file(tpath("t10k-images-idx3-ubyte.gz"), (const uint8_t *)"\x1f\x8b", 2);
     CHECK_MSG(mn_dataset_load(tmpdir, "t10k", &ds, &e) == 0, "%s", e.msg);
     mn_dataset_free(&ds);
 
@@ -542,7 +505,7 @@ static void test_dataset_gz(void)
         static uint8_t g[8192];
         size_t gn = slurp(tpath("t10k-images-idx3-ubyte.gz"), g, sizeof g);
         g[gn - 8] ^= 1; /* the CRC */
-        write_raw(tpath("t10k-images-idx3-ubyte.gz"), g, gn);
+        write_file(tpath("t10k-images-idx3-ubyte.gz"), g, gn);
     }
     snprintf(want, sizeof want, "%s/t10k-images-idx3-ubyte.gz: gzip CRC-32 mismatch", tmpdir);
     expect_load_fail("t10k", want, NULL, NULL);
@@ -556,53 +519,13 @@ static void test_dataset_gz(void)
     remove_set();
 }
 
-/* The source directory: argv[1], or the one this file was compiled from. */
-static const char *source_dir(int argc, char **argv)
-{
-    static char buf[600];
-    if (argc > 1)
-        return argv[1];
-    const char *f = __FILE__;
-    const char *end = strstr(f, "/tests/test_idx.c");
-    if (f[0] != '/' || !end || (size_t)(end - f) >= sizeof buf)
-        return NULL;
-    memcpy(buf, f, (size_t)(end - f));
-    buf[end - f] = 0;
-    return buf;
-}
-
-static int real_dir(char *dir, size_t cap, const char *srcdir)
-{
-    char cands[3][520];
-    int nc = 0;
-    const char *env = getenv("MNIST_DATA");
-    if (env && env[0])
-        snprintf(cands[nc++], sizeof cands[0], "%s", env);
-    if (srcdir) {
-        snprintf(cands[nc++], sizeof cands[0], "%s/data/mnist", srcdir);
-        snprintf(cands[nc++], sizeof cands[0], "%s/../shared/data/mnist", srcdir);
-    }
-    static const char *const probes[4] = {"t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte",
-                                          "t10k-labels-idx1-ubyte.gz", "t10k-labels.idx1-ubyte.gz"};
-    for (int c = 0; c < nc; c++) {
-        for (int i = 0; i < 4; i++) {
-            char probe[600];
-            snprintf(probe, sizeof probe, "%.520s/%s", cands[c], probes[i]);
-            FILE *f = fopen(probe, "rb");
-            if (f) {
-                fclose(f);
-                snprintf(dir, cap, "%.511s", cands[c]);
-                return 1;
-            }
-        }
-    }
-    return 0;
-}
-
 static void test_real(const char *srcdir)
 {
+    static const char *const subdirs[2] = {"data/mnist", "../shared/data/mnist"};
+    static const char *const probes[4] = {"t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte",
+                                          "t10k-labels-idx1-ubyte.gz", "t10k-labels.idx1-ubyte.gz"};
     char dir[512];
-    if (!real_dir(dir, sizeof dir, srcdir)) {
+    if (!find_mnist(dir, sizeof dir, srcdir, subdirs, probes, 4)) {
         printf("test_idx: real MNIST not found (set MNIST_DATA, or pass the source dir holding data/mnist or "
                "beside ../shared/data/mnist); real-data part skipped\n");
         return;
@@ -644,11 +567,7 @@ static void test_real(const char *srcdir)
 
 int main(int argc, char **argv)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_idx.XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    make_tmpdir(tmpdir, sizeof tmpdir, "test_idx");
     test_round_trip();
     test_malformed();
     test_dataset();

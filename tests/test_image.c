@@ -21,6 +21,7 @@
 #include "mnist/idx.h"
 #include "mnist/image.h"
 #include "test.h"
+#include "testutil.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -28,26 +29,12 @@ static uint64_t rng_state = 0x2545F4914F6CDD1Du;
 
 static uint64_t rnd(void)
 {
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15u);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-    return z ^ (z >> 31);
+    return splitmix64(&rng_state);
 }
 
 static unsigned rnd_below(unsigned n)
 {
     return (unsigned)(rnd() % n);
-}
-
-static uint32_t crc32_ref(const uint8_t *p, size_t n)
-{
-    uint32_t r = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        r ^= p[i];
-        for (int k = 0; k < 8; k++)
-            r = (r & 1u) ? (r >> 1) ^ 0xEDB88320u : r >> 1;
-    }
-    return ~r;
 }
 
 /* Adler-32 straight from RFC 1950, a modulo per byte. */
@@ -106,26 +93,16 @@ static void zlib_stored(bb *z, const uint8_t *d, size_t n, size_t block)
 {
     put8(z, 0x78);
     put8(z, 0x01);
-    size_t off = 0;
-    do {
-        size_t k = n - off < block ? n - off : block;
-        put8(z, off + k == n ? 1 : 0); /* BFINAL, BTYPE 00 */
-        put8(z, k & 0xFF);
-        put8(z, k >> 8);
-        put8(z, ~k & 0xFF);
-        put8(z, (~k >> 8) & 0xFF);
-        put(z, d + off, k);
-        off += k;
-    } while (off < n);
+    uint8_t *blocks = xmalloc(n + 5 * (n / block + 1));
+    put(z, blocks, deflate_stored(blocks, d, n, block));
+    free(blocks);
     put_be32(z, adler_ref(d, n));
 }
 
 /* Copies n bytes to a buffer of exactly that size, so ASan sees over-reads. */
 static uint8_t *exact(const uint8_t *p, size_t n)
 {
-    uint8_t *q = malloc(n ? n : 1);
-    if (!q)
-        exit(1);
+    uint8_t *q = xmalloc(n);
     if (n)
         memcpy(q, p, n);
     return q;

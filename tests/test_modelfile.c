@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "testutil.h"
 
 static char dir[64];
 
@@ -28,34 +29,6 @@ static int file_exists(const char *path)
 {
     struct stat sb;
     return stat(path, &sb) == 0;
-}
-
-static void write_bytes(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || (n && fwrite(p, 1, n, f) != n) || fclose(f)) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(2);
-    }
-}
-
-static unsigned char *read_bytes(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, len = 0;
-    unsigned char *p = malloc(cap);
-    for (size_t got; p && (got = fread(p + len, 1, cap - len, f)) > 0;) {
-        len += got;
-        if (len == cap) {
-            unsigned char *q = realloc(p, cap *= 2);
-            if (!q) free(p);
-            p = q;
-        }
-    }
-    fclose(f);
-    *n = len;
-    return p;
 }
 
 static void put_le64(unsigned char *p, uint64_t v)
@@ -78,7 +51,7 @@ static void make_file(const char *path, const char *json, size_t datalen)
     put_le64(p, hl);
     memcpy(p + 8, json, hl);
     for (size_t i = 0; i < datalen; i++) p[8 + hl + i] = (unsigned char)i;
-    write_bytes(path, p, n);
+    write_file(path, p, n);
     free(p);
 }
 
@@ -175,7 +148,8 @@ static void test_round_trip(void)
 
     /* The raw layout. */
     size_t n = 0;
-    unsigned char *raw = read_bytes(path, &n);
+    unsigned char *raw;
+    read_file(path, &raw, &n);
     CHECK(raw && n >= 8);
     if (raw && n >= 8) {
         uint64_t hl = get_le64(raw);
@@ -249,7 +223,7 @@ static void test_round_trip(void)
 
     /* Nothing at all: "{}" padded to 8 + 8. */
     CHECK_MSG(mn_st_write(path, NULL, 0, NULL, NULL, 0, &e) == 0, "%s", e.msg);
-    raw = read_bytes(path, &n);
+    read_file(path, &raw, &n);
     CHECK(raw && n == 16 && get_le64(raw) == 8 && !memcmp(raw + 8, "{}      ", 8));
     free(raw);
     CHECK_MSG(mn_st_read(path, &st, &e) == 0, "%s", e.msg);
@@ -263,7 +237,7 @@ static void test_round_trip(void)
         name[len] = '\0';
         strcpy(t1.name, name);
         CHECK(mn_st_write(path, &t1, 1, NULL, NULL, 0, &e) == 0);
-        raw = read_bytes(path, &n);
+        read_file(path, &raw, &n);
         CHECK(raw && n >= 8 && get_le64(raw) % 8 == 0 && n == 8 + get_le64(raw) + 4);
         free(raw);
         CHECK(mn_st_read(path, &st, &e) == 0 && st.n_tensors == 1 && !strcmp(st.tensors[0].name, name));
@@ -356,24 +330,24 @@ static void test_corrupt(void)
     join(path, sizeof path, "corrupt.safetensors");
 
     /* Sizes and the length prefix. */
-    write_bytes(path, "", 0);
+    write_file(path, "", 0);
     expect_reject(path, "empty file");
-    write_bytes(path, "\x08\0\0\0\0\0\0", 7);
+    write_file(path, "\x08\0\0\0\0\0\0", 7);
     expect_reject(path, "too short");
     unsigned char buf[64];
     memset(buf, ' ', sizeof buf);
     put_le64(buf, 1000);
     buf[8] = '{', buf[9] = '}';
-    write_bytes(path, buf, 30);
+    write_file(path, buf, 30);
     expect_reject(path, "header length 1000 exceeds file size (30 bytes)");
     put_le64(buf, (uint64_t)1 << 63);
-    write_bytes(path, buf, 30);
+    write_file(path, buf, 30);
     expect_reject(path, "header length 9223372036854775808 exceeds");
     put_le64(buf, 100000001);
-    write_bytes(path, buf, 30);
+    write_file(path, buf, 30);
     expect_reject(path, "exceeds the limit");
     put_le64(buf, 23);
-    write_bytes(path, buf, 30);
+    write_file(path, buf, 30);
     expect_reject(path, "exceeds file size");
     char missing[160];
     join(missing, sizeof missing, "does-not-exist.safetensors");
@@ -533,7 +507,7 @@ static void try_read(const char *path, const unsigned char *p, size_t n)
     mn_safetensors st;
     mn_err e;
     memset(e.msg, 0, sizeof e.msg);
-    write_bytes(path, p, n);
+    write_file(path, p, n);
     if (mn_st_read(path, &st, &e) == 0) {
         accepted++;
         uint32_t sum = 0;
@@ -576,7 +550,8 @@ static void test_mutations(void)
     const char *k[] = {"format", "k\n"}, *v[] = {"pt", "\\u\xE2\x82\xAC"};
     CHECK_MSG(mn_st_write(src, t, 3, k, v, 2, &e) == 0, "%s", e.msg);
     size_t n;
-    unsigned char *orig = read_bytes(src, &n);
+    unsigned char *orig;
+    read_file(src, &orig, &n);
     CHECK(orig != NULL);
     if (!orig) return;
     size_t hl = (size_t)get_le64(orig);
@@ -645,11 +620,7 @@ static void test_mutations(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/test_modelfile.XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 2;
-    }
+    make_tmpdir(dir, sizeof dir, "test_modelfile");
     test_round_trip();
     test_write_errors();
     test_corrupt();

@@ -14,15 +14,15 @@
 # Usage: valgrind.sh MNIST SOURCE_DIR WORK_DIR GEN_SYNTHETIC
 set -u
 MNIST=$1 SRC=$2 WORK=$3 GEN=$4
+# shellcheck source=SCRIPTDIR/tools/lib.sh
+. "$SRC/tests/tools/lib.sh" || exit 1
 command -v valgrind >/dev/null || { echo "valgrind.sh: no valgrind, skipped"; exit 77; }
 # valgrind and AddressSanitizer cannot run one process together; the plain
 # build's run of this test covers it
 if grep -qa "__asan_init" "$MNIST"; then echo "valgrind.sh: $MNIST is an ASan build, skipped"; exit 77; fi
-rm -rf "$WORK" && mkdir -p "$WORK/data" && cd "$WORK" || exit 1
-unset MNIST_DATA
+work_dir
 export OMP_NUM_THREADS=1 # predict has no --threads
-"$GEN" data 300 100 5 || { echo "FAIL: gen_synthetic" >&2; exit 1; }
-pass=0 fail=0
+gen_data data 300 100 5
 VG=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect)
 
 # vg WANT_EXIT CMD_ARGS... : runs `mnist CMD_ARGS` under valgrind
@@ -33,10 +33,9 @@ vg() {
   "${VG[@]}" --error-exitcode=$code --log-file=vg.log "$MNIST" "$@" >out.txt 2>err.txt
   local rc=$?
   if [ $rc -eq "$want" ] && [ ! -s vg.log ]; then
-    pass=$((pass + 1))
+    ok
   else
-    fail=$((fail + 1))
-    echo "FAIL: exit $rc (wanted $want): mnist $*" >&2
+    bad "exit $rc (wanted $want): mnist $*"
     head -40 vg.log err.txt >&2
   fi
   return 0
@@ -66,7 +65,7 @@ vg 0 summary
 vg 0 summary --arch lenet5
 printf 'P2\n5 5\n255\n255 255 255 255 255\n255 0 0 0 255\n255 255 0 255 255\n255 255 0 255 255\n255 255 255 255 255\n' >digit.pgm
 vg 0 predict m.bin digit.pgm --show
-[ -s m.bin ] && [ -s m2.bin ] && [ -s c.bin ] && [ -s errors.png ] || { fail=$((fail + 1)); echo "FAIL: outputs missing" >&2; }
+[ -s m.bin ] && [ -s m2.bin ] && [ -s c.bin ] && [ -s errors.png ] || bad "outputs missing"
 
 # --- error paths (exit 1, one line) ---------------------------------------------
 head -c 300 m.bin >trunc.bin
@@ -76,5 +75,4 @@ printf 'P5\n4 4\n255\nab' >short.pgm
 vg 1 predict m.bin short.pgm
 vg 2 train --arch "dense:12,warp" --data data
 
-echo "valgrind: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish valgrind
