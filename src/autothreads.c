@@ -11,6 +11,10 @@
  * (12 + 2) steps in 3200, under 1% even when they run at half speed. */
 #define EVERY_START 400
 #define EVERY_MAX 3200
+/* ... and never more than this many seconds apart: with 30 ms steps (cnn),
+ * 3200 steps would leave a slow choice in place for a minute and a half. */
+#define EVERY_MAX_SECONDS 10.0
+#define EVERY_MIN 50
 
 static int cmp_double(const void *x, const void *y)
 {
@@ -71,6 +75,8 @@ static void decide(mn_autothreads *a)
     a->cur = best;
     a->probing = -1;
     a->left = a->every;
+    double by_time = EVERY_MAX_SECONDS / a->median[best]; /* steps in EVERY_MAX_SECONDS */
+    if (a->median[best] > 0 && by_time < a->left) a->left = by_time < EVERY_MIN ? EVERY_MIN : (int)by_time;
 }
 
 void mn_autothreads_done(mn_autothreads *a, double seconds)

@@ -56,6 +56,14 @@ int main(void)
     }
     CHECK(mn_autothreads_next(&a) == 2 && a.checks == 1);
 
+    /* slow steps (0.1 s): checks come at most 10 seconds apart, not 3200 steps */
+    mn_autothreads_init(&a, 2);
+    double slow[3] = {0, 0.2, 0.1};
+    long s3[3] = {0};
+    run(&a, 2000, slow, s3);
+    CHECK_MSG(a.checks >= 15, "%ld checks in 2000 steps of 0.1 s", a.checks);
+    CHECK(a.switches == 0 && mn_autothreads_next(&a) == 2);
+
     /* more cores: candidates max, 1, 2, 4 */
     mn_autothreads_init(&a, 6);
     CHECK(a.n_cand == 4 && a.cand[0] == 6 && a.cand[1] == 1 && a.cand[2] == 2 && a.cand[3] == 4);
