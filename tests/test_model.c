@@ -43,12 +43,32 @@ static void test_bad_archs(void)
 {
     const char *bad[] = {"",          "dense:0,dense:10", "dense:abc,dense:10", "dense:128",      "conv9,dense:10",
                          "dense:10,softmax,relu", "dropout:1,dense:10", "dropout:-0.1,dense:10", "relu:3,dense:10",
-                         "dense:999999999,dense:10", "dense:10,,", "dense:64,dense:11"};
+                         "dense:999999999,dense:10", "dense:10,,", "dense:64,dense:11",
+                         /* below 1 as a double, 1.0f as the float it is stored as (found by fuzz_arch) */
+                         "dropout:0.99999999999999992,dense:10"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         mn_model m;
         mn_err e = {{0}};
         int rc = mn_model_build(&m, bad[i], img, 10, &e);
         CHECK_MSG(rc == -1 && e.msg[0] && !strchr(e.msg, '\n'), "arch '%s' accepted or bad message '%s'", bad[i], e.msg);
+    }
+}
+
+/* A dropout rate's canonical form reads back as the same float, however
+ * many digits that takes. */
+static void test_dropout_canonical(void)
+{
+    const char *in[][2] = {{"dropout:0.2,dense:10", "dropout:0.2,flatten,dense:10"},
+                           {"dropout:0.9999999,dense:10", "dropout:0.9999999,flatten,dense:10"},
+                           {"dropout:0.123456789,dense:10", "dropout:0.12345679,flatten,dense:10"},
+                           {"dropout:0,dense:10", "dropout:0,flatten,dense:10"}};
+    for (size_t i = 0; i < sizeof in / sizeof *in; i++) {
+        mn_model m, again;
+        mn_err e;
+        CHECK_MSG(mn_model_build(&m, in[i][0], img, 10, &e) == 0, "%s: %s", in[i][0], e.msg);
+        CHECK_MSG(strcmp(m.arch, in[i][1]) == 0, "'%s' is canonically '%s'", in[i][0], m.arch);
+        CHECK_MSG(mn_model_build(&again, m.arch, img, 10, &e) == 0 && again.layers[0].rate == m.layers[0].rate,
+                  "'%s' does not rebuild to the same rate", m.arch);
     }
 }
 
@@ -162,6 +182,7 @@ int main(void)
 {
     test_presets();
     test_bad_archs();
+    test_dropout_canonical();
     test_model_gradients();
     test_init();
     test_files();

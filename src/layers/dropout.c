@@ -35,13 +35,26 @@ static int parse(mn_layer *l, const char *args, mn_err *e)
 {
     char *end;
     double v = args ? strtod(args, &end) : -1;
-    if (!args || end == args || *end || !(v >= 0.0 && v < 1.0))
+    /* checked as the float it is stored as: 0.99999999999999992 is below 1
+     * but rounds to 1.0f, which would scale by 1 / (1 - rate) = inf */
+    float r = (float)v;
+    if (!args || end == args || *end || !(r >= 0.0f && r < 1.0f))
         return mn_fail(e, "dropout needs a rate in [0, 1), e.g. dropout:0.2");
-    l->rate = (float)v;
+    l->rate = r;
     return 0;
 }
 
-static void describe(const mn_layer *l, char *buf, size_t len) { snprintf(buf, len, "dropout:%g", (double)l->rate); }
+/* The shortest %g form that reads back as the same float ("dropout:0.2",
+ * "dropout:0.9999999"): the canonical string must build the same model. */
+static void describe(const mn_layer *l, char *buf, size_t len)
+{
+    char num[32];
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(num, sizeof num, "%.*g", digits, (double)l->rate);
+        if ((float)strtod(num, NULL) == l->rate) break;
+    }
+    snprintf(buf, len, "dropout:%s", num);
+}
 
 static size_t aux(const mn_layer *l) { return mn_shape_size(l->in); }
 
