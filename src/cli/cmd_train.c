@@ -129,7 +129,7 @@ typedef struct {
     char v[R_N][64];
 } recipe;
 
-static void recipe_from_args(const train_args *a, recipe *r)
+static void recipe_from_args(const train_args *a, const mn_augment *aug, recipe *r)
 {
     mn_optim_kind k = (mn_optim_kind)mn_optim_kind_of(a->optimizer);
     snprintf(r->v[R_EPOCHS], 64, "%ld", a->epochs);
@@ -142,10 +142,7 @@ static void recipe_from_args(const train_args *a, recipe *r)
     snprintf(r->v[R_BATCH], 64, "%ld", a->batch);
     snprintf(r->v[R_SPLIT], 64, "%.9g", a->val_split);
     snprintf(r->v[R_PATIENCE], 64, "%ld", a->patience);
-    mn_augment aug;
-    mn_err e;
-    if (mn_augment_parse(&aug, a->augment, &e)) aug = (mn_augment){0}; /* checked before */
-    mn_augment_describe(&aug, r->v[R_AUGMENT], 64);
+    mn_augment_describe(aug, r->v[R_AUGMENT], 64);
 }
 
 /* Fills a's recipe fields from a checkpoint's metadata. */
@@ -398,7 +395,7 @@ int cmd_train(int argc, char **argv)
     }
 
     recipe r;
-    recipe_from_args(&a, &r);
+    recipe_from_args(&a, &to.augment, &r);
     if (a.plot) {
         char title[256];
         char split[48] = "";
