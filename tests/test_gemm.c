@@ -181,6 +181,40 @@ static void edge_cases(void)
 }
 
 /* With 1 and 2 threads the result must be bit-identical. */
+/* A product with few rows (M <= 14, B not transposed) takes the direct,
+ * unpacked path; the same rows inside a taller product take the packed one.
+ * Both must give the same bits (same FMA order per element), or a model's
+ * weights would depend on the batch size's split into tiles. */
+static void path_invariance(void)
+{
+    static const int ks[] = {1, 10, 32, 128, 300, 784}, ns[] = {1, 10, 16, 33, 128, 512}, ms[] = {1, 3, 8, 10, 14};
+    const int MB = 40;
+    for (int tA = 0; tA < 2; tA++)
+        for (unsigned ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+            for (unsigned ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+                int K = ks[ki], N = ns[ni], lda = tA ? MB : K;
+                float *A = make_matrix(tA ? K : MB, lda, lda), *B = make_matrix(K, N, N), *bias = make_matrix(1, N, N);
+                float *Cb = make_matrix(MB, N, N), *Cs = malloc((size_t)MB * N * sizeof *Cs);
+                size_t bytes = (size_t)MB * N * sizeof *Cs;
+                memcpy(Cs, Cb, bytes);
+                mn_sgemm_ex(tA, 0, MB, N, K, 0.7f, A, lda, B, N, 0.3f, Cb, N, bias, 1);
+                for (unsigned mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
+                    int m = ms[mi];
+                    float *C = malloc(bytes);
+                    memcpy(C, Cs, bytes);
+                    mn_sgemm_ex(tA, 0, m, N, K, 0.7f, A, lda, B, N, 0.3f, C, N, bias, 1);
+                    CHECK_MSG(memcmp(C, Cb, (size_t)m * N * sizeof *C) == 0,
+                              "rows 0..%d alone differ from the same rows of %d: tA=%d N=%d K=%d", m, MB, tA, N, K);
+                    free(C);
+                }
+                free(A);
+                free(B);
+                free(bias);
+                free(Cb);
+                free(Cs);
+            }
+}
+
 static void thread_invariance(int full)
 {
 #ifdef _OPENMP
@@ -229,6 +263,7 @@ int main(void)
 {
     sweep("dispatch kernel", 2);
     edge_cases();
+    path_invariance();
     thread_invariance(1);
     /* the portable kernel on a lighter sweep (it is slow under sanitizers) */
     mn_gemm_use_portable_kernel(1);
