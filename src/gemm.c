@@ -486,6 +486,12 @@ static kernel_fn *pick_kernel(void)
 #define DOT_MI 8
 #define DOT_NJ 2
 #define DOT_MAX_N 16
+/* K per block: the 8 rows of A (8 KiB) and the B rows stay in L1 while all
+ * column pairs pass over them; the pairs' accumulators wait in memory
+ * between blocks (same FMA sequence per lane, so the same bits). Without
+ * it, a long K (conv1's weight gradient: K = 29,000) re-reads the A rows
+ * from L3 once per pair. */
+#define DOT_KB 256
 
 /* lane l of the result = sum of the 16 lanes of v[l] */
 static inline __m512 reduce16(const __m512 *v)
@@ -509,54 +515,63 @@ static void dot_rows(int i0, int i1, int N, int K, float alpha, const float *A, 
 {
     int kfull = K & ~15;
     __mmask16 tailm = (__mmask16)((1u << (K & 15)) - 1u);
+    __m512 saved[(DOT_MAX_N + DOT_NJ - 1) / DOT_NJ][16];
     for (int ib = i0; ib < i1; ib += DOT_MI) {
         int mi = i1 - ib < DOT_MI ? i1 - ib : DOT_MI;
         const float *ar[DOT_MI];
         for (int r = 0; r < DOT_MI; r++) ar[r] = A + (size_t)(ib + (r < mi ? r : 0)) * lda;
-        for (int jb = 0; jb < N; jb += DOT_NJ) {
-            int nj = N - jb < DOT_NJ ? N - jb : DOT_NJ;
-            const float *b0 = B + (size_t)jb * ldb, *b1 = nj > 1 ? b0 + ldb : b0;
-            __m512 acc[16];
-            for (int r = 0; r < 16; r++) acc[r] = _mm512_setzero_ps();
-            for (int k = 0; k < kfull; k += 16) {
-                __m512 vb0 = _mm512_loadu_ps(b0 + k), vb1 = _mm512_loadu_ps(b1 + k);
+        for (int k0 = 0; k0 < K; k0 += DOT_KB) {
+            int last = K - k0 <= DOT_KB, k1 = last ? kfull : k0 + DOT_KB;
+            for (int jb = 0; jb < N; jb += DOT_NJ) {
+                int nj = N - jb < DOT_NJ ? N - jb : DOT_NJ;
+                const float *b0 = B + (size_t)jb * ldb, *b1 = nj > 1 ? b0 + ldb : b0;
+                __m512 acc[16], *keep = saved[jb / DOT_NJ];
+                for (int r = 0; r < 16; r++) acc[r] = k0 ? keep[r] : _mm512_setzero_ps();
+                for (int k = k0; k < k1; k += 16) {
+                    __m512 vb0 = _mm512_loadu_ps(b0 + k), vb1 = _mm512_loadu_ps(b1 + k);
 #pragma GCC unroll 8
-                for (int r = 0; r < DOT_MI; r++) {
-                    __m512 va = _mm512_loadu_ps(ar[r] + k);
-                    acc[2 * r] = _mm512_fmadd_ps(va, vb0, acc[2 * r]);
-                    acc[2 * r + 1] = _mm512_fmadd_ps(va, vb1, acc[2 * r + 1]);
+                    for (int r = 0; r < DOT_MI; r++) {
+                        __m512 va = _mm512_loadu_ps(ar[r] + k);
+                        acc[2 * r] = _mm512_fmadd_ps(va, vb0, acc[2 * r]);
+                        acc[2 * r + 1] = _mm512_fmadd_ps(va, vb1, acc[2 * r + 1]);
+                    }
                 }
-            }
-            if (tailm) {
-                __m512 vb0 = _mm512_maskz_loadu_ps(tailm, b0 + kfull), vb1 = _mm512_maskz_loadu_ps(tailm, b1 + kfull);
+                if (!last) {
+                    for (int r = 0; r < 16; r++) keep[r] = acc[r];
+                    continue;
+                }
+                if (tailm) {
+                    __m512 vb0 = _mm512_maskz_loadu_ps(tailm, b0 + kfull),
+                           vb1 = _mm512_maskz_loadu_ps(tailm, b1 + kfull);
 #pragma GCC unroll 8
-                for (int r = 0; r < DOT_MI; r++) {
-                    __m512 va = _mm512_maskz_loadu_ps(tailm, ar[r] + kfull);
-                    acc[2 * r] = _mm512_fmadd_ps(va, vb0, acc[2 * r]);
-                    acc[2 * r + 1] = _mm512_fmadd_ps(va, vb1, acc[2 * r + 1]);
+                    for (int r = 0; r < DOT_MI; r++) {
+                        __m512 va = _mm512_maskz_loadu_ps(tailm, ar[r] + kfull);
+                        acc[2 * r] = _mm512_fmadd_ps(va, vb0, acc[2 * r]);
+                        acc[2 * r + 1] = _mm512_fmadd_ps(va, vb1, acc[2 * r + 1]);
+                    }
                 }
+                /* lane 2r + q is C[ib + r][jb + q]; the epilogue runs on all 16
+                 * lanes at once, in the order the kernels use (alpha, beta as a
+                 * separate multiply and add, bias, relu), and each row gets its
+                 * nj floats back with one small copy */
+                __m512 sum = _mm512_mul_ps(_mm512_set1_ps(alpha), reduce16(acc));
+                float t[16];
+                if (beta != 0.0f) {
+                    for (int r = 0; r < DOT_MI; r++)
+                        for (int q = 0; q < DOT_NJ; q++)
+                            t[2 * r + q] = r < mi && q < nj ? C[(size_t)(ib + r) * ldc + jb + q] : 0.0f;
+                    sum = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(beta), _mm512_loadu_ps(t)), sum);
+                }
+                if (bias) {
+                    float pair[2] = {bias[jb], nj > 1 ? bias[jb + 1] : 0.0f};
+                    double d;
+                    memcpy(&d, pair, sizeof d);
+                    sum = _mm512_add_ps(sum, _mm512_castpd_ps(_mm512_set1_pd(d)));
+                }
+                if (relu) sum = _mm512_max_ps(_mm512_setzero_ps(), sum);
+                _mm512_storeu_ps(t, sum);
+                for (int r = 0; r < mi; r++) memcpy(C + (size_t)(ib + r) * ldc + jb, t + 2 * r, (size_t)nj * sizeof *t);
             }
-            /* lane 2r + q is C[ib + r][jb + q]; the epilogue runs on all 16
-             * lanes at once, in the order the kernels use (alpha, beta as a
-             * separate multiply and add, bias, relu), and each row gets its
-             * nj floats back with one small copy */
-            __m512 sum = _mm512_mul_ps(_mm512_set1_ps(alpha), reduce16(acc));
-            float t[16];
-            if (beta != 0.0f) {
-                for (int r = 0; r < DOT_MI; r++)
-                    for (int q = 0; q < DOT_NJ; q++)
-                        t[2 * r + q] = r < mi && q < nj ? C[(size_t)(ib + r) * ldc + jb + q] : 0.0f;
-                sum = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(beta), _mm512_loadu_ps(t)), sum);
-            }
-            if (bias) {
-                float pair[2] = {bias[jb], nj > 1 ? bias[jb + 1] : 0.0f};
-                double d;
-                memcpy(&d, pair, sizeof d);
-                sum = _mm512_add_ps(sum, _mm512_castpd_ps(_mm512_set1_pd(d)));
-            }
-            if (relu) sum = _mm512_max_ps(_mm512_setzero_ps(), sum);
-            _mm512_storeu_ps(t, sum);
-            for (int r = 0; r < mi; r++) memcpy(C + (size_t)(ib + r) * ldc + jb, t + 2 * r, (size_t)nj * sizeof *t);
         }
     }
 }
