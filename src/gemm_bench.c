@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "mnist/gemm.h"
+#include "alloc64.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +27,12 @@ double mn_sgemm_bench_gflops(int transA, int transB, int M, int N, int K, int th
 {
     if (M <= 0 || N <= 0 || K <= 0) return 0.0;
     size_t na = (size_t)M * K, nb = (size_t)K * N, nc = (size_t)M * N;
-    float *A = malloc(na * sizeof *A), *B = malloc(nb * sizeof *B), *C = malloc(nc * sizeof *C);
+    /* aligned as the trainer's activations and weights are (alloc64.h) */
+    float *A = mn_zalloc64(na, sizeof *A), *B = mn_zalloc64(nb, sizeof *B), *C = mn_zalloc64(nc, sizeof *C);
     if (!A || !B || !C) {
-        free(A);
-        free(B);
-        free(C);
+        mn_free64(A);
+        mn_free64(B);
+        mn_free64(C);
         return 0.0;
     }
     unsigned s = 12345u;
@@ -67,8 +69,8 @@ double mn_sgemm_bench_gflops(int transA, int transB, int M, int N, int K, int th
     qsort(g, BENCH_REPS, sizeof g[0], cmp_double);
 
     if (threads > 0) mn_set_threads(saved);
-    free(A);
-    free(B);
-    free(C);
+    mn_free64(A);
+    mn_free64(B);
+    mn_free64(C);
     return g[BENCH_REPS / 2];
 }

@@ -1,4 +1,5 @@
 /* model.c - a sequential model: architecture strings, buffers, passes, files. */
+#include "alloc64.h"
 #include "mnist/model.h"
 
 #include <ctype.h>
@@ -157,20 +158,20 @@ int mn_model_alloc(mn_model *m, int max_batch, mn_err *e)
         return mn_fail(e, "batch size %d needs more than 8 GB of activations", max_batch);
     size_t B = (size_t)max_batch;
     m->max_batch = max_batch;
-    m->params = calloc(m->n_params ? m->n_params : 1, sizeof(float));
-    m->grads = calloc(m->n_params ? m->n_params : 1, sizeof(float));
+    m->params = mn_zalloc64(m->n_params ? m->n_params : 1, sizeof(float));
+    m->grads = mn_zalloc64(m->n_params ? m->n_params : 1, sizeof(float));
     m->act = calloc((size_t)m->n_layers, sizeof(float *));
     m->dact = calloc((size_t)m->n_layers, sizeof(float *));
-    m->input = calloc(B * in_size, sizeof(float));
-    m->probs = calloc(B * (size_t)m->n_classes, sizeof(float));
+    m->input = mn_zalloc64(B * in_size, sizeof(float));
+    m->probs = mn_zalloc64(B * (size_t)m->n_classes, sizeof(float));
     m->labels = calloc(B, sizeof(int));
     int ok = m->params && m->grads && m->act && m->dact && m->input && m->probs && m->labels;
     for (int i = 0; ok && i < m->n_layers; i++) {
         mn_layer *l = &m->layers[i];
         size_t n = B * mn_shape_size(l->out), aux = B * l->ops->aux_size(l);
-        m->act[i] = calloc(n, sizeof(float));
-        m->dact[i] = calloc(n, sizeof(float));
-        l->aux = aux ? calloc(aux, sizeof(float)) : NULL;
+        m->act[i] = mn_zalloc64(n, sizeof(float));
+        m->dact[i] = mn_zalloc64(n, sizeof(float));
+        l->aux = aux ? mn_zalloc64(aux, sizeof(float)) : NULL;
         ok = m->act[i] && m->dact[i] && (!aux || l->aux);
     }
     if (!ok) {
@@ -197,17 +198,17 @@ void mn_model_init(mn_model *m, uint64_t seed)
 void mn_model_free(mn_model *m)
 {
     for (int i = 0; i < m->n_layers; i++) {
-        if (m->act) free(m->act[i]);
-        if (m->dact) free(m->dact[i]);
-        free(m->layers[i].aux);
+        if (m->act) mn_free64(m->act[i]);
+        if (m->dact) mn_free64(m->dact[i]);
+        mn_free64(m->layers[i].aux);
         m->layers[i].aux = NULL;
     }
     free(m->act);
     free(m->dact);
-    free(m->params);
-    free(m->grads);
-    free(m->input);
-    free(m->probs);
+    mn_free64(m->params);
+    mn_free64(m->grads);
+    mn_free64(m->input);
+    mn_free64(m->probs);
     free(m->labels);
     m->act = m->dact = NULL;
     m->params = m->grads = m->input = m->probs = NULL;

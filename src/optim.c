@@ -1,4 +1,5 @@
 /* optim.c - SGD (momentum, Nesterov), RMSprop and Adam, one loop each. */
+#include "alloc64.h"
 #include "mnist/optim.h"
 
 #include "mnist/gemm.h" /* mn_get_threads */
@@ -30,8 +31,8 @@ int mn_optim_init(mn_optim *o, mn_optim_kind kind, float lr, size_t n, mn_err *e
     o->beta2 = 0.999f;
     o->eps = 1e-7f;
     o->n = n;
-    o->m = calloc(n ? n : 1, sizeof(float));
-    o->v = calloc(n ? n : 1, sizeof(float));
+    o->m = mn_zalloc64(n ? n : 1, sizeof(float));
+    o->v = mn_zalloc64(n ? n : 1, sizeof(float));
     if (!o->m || !o->v) {
         mn_optim_free(o);
         return mn_fail(e, "out of memory for optimizer state");
@@ -41,8 +42,8 @@ int mn_optim_init(mn_optim *o, mn_optim_kind kind, float lr, size_t n, mn_err *e
 
 void mn_optim_free(mn_optim *o)
 {
-    free(o->m);
-    free(o->v);
+    mn_free64(o->m);
+    mn_free64(o->v);
     o->m = o->v = NULL;
 }
 
