@@ -285,6 +285,70 @@ static void im2col_fast(float *cols, size_t ld, const float *img, const mn_conv_
     }
 }
 
+/* Without padding and with unit column stride, every row of one image's
+ * columns is the same gather from the input, only shifted: cols[(c, ky,
+ * kx)][p] = plane_c[ky * W + kx + idx(p)] with idx(p) = (p / OW) * SH * W +
+ * p % OW. So each 16-float piece of a row comes from one window of at most
+ * 32 input floats (two masked loads, which never reach past the plane) and
+ * one fixed permutation, computed once per call; the row is written with
+ * whole vectors in order. The row-by-row copy above stores 11-float pieces
+ * (conv2's rows) with masks, and measured store-bound. */
+#define GATHER_MAX_VECS 64
+
+typedef struct {
+    int nv;
+    int lo[GATHER_MAX_VECS];
+    __m512i perm[GATHER_MAX_VECS];
+    __mmask16 m0[GATHER_MAX_VECS], m1[GATHER_MAX_VECS], last;
+} gather_plan;
+
+static int gather_index(const mn_conv_geom *g, int p) { return p / g->ow * g->sh * g->w + p % g->ow; }
+
+/* Returns 0 when the geometry does not allow it. */
+static int make_gather_plan(gather_plan *gp, const mn_conv_geom *g)
+{
+    const int P = g->oh * g->ow;
+    /* no padding on any side: every tap of every window lies in the input */
+    if (g->pt || g->pl || g->sw != 1 || P > 16 * GATHER_MAX_VECS || (g->oh - 1) * g->sh + g->kh > g->h ||
+        g->ow - 1 + g->kw > g->w)
+        return 0;
+    gp->nv = (P + 15) / 16;
+    gp->last = 0;
+    for (int v = 0; v < gp->nv; v++) {
+        int n = P - 16 * v < 16 ? P - 16 * v : 16, lo = gather_index(g, 16 * v);
+        int span = gather_index(g, 16 * v + n - 1) - lo + 1;
+        if (span > 32) return 0;
+        int32_t idx[16] = {0};
+        for (int l = 0; l < n; l++) idx[l] = gather_index(g, 16 * v + l) - lo;
+        gp->lo[v] = lo;
+        gp->perm[v] = _mm512_loadu_si512(idx);
+        gp->m0[v] = lane_mask(0, span);
+        gp->m1[v] = lane_mask(-16, span - 16);
+        gp->last = lane_mask(0, n);
+    }
+    return 1;
+}
+
+static void im2col_gather(float *cols, size_t ld, const float *img, const mn_conv_geom *g, const gather_plan *gp)
+{
+    const int H = g->h, W = g->w, nv = gp->nv;
+    for (int c = 0; c < g->c; c++)
+        for (int ky = 0; ky < g->kh; ky++)
+            for (int kx = 0; kx < g->kw; kx++) {
+                const float *base = img + ((size_t)c * H + ky) * W + kx;
+                float *d = cols + ((size_t)(c * g->kh + ky) * g->kw + kx) * ld;
+                for (int v = 0; v < nv; v++) {
+                    const float *s = base + gp->lo[v];
+                    __m512 a = _mm512_maskz_loadu_ps(gp->m0[v], s), b = _mm512_maskz_loadu_ps(gp->m1[v], s + 16);
+                    __m512 r = _mm512_permutex2var_ps(a, gp->perm[v], b);
+                    if (v < nv - 1)
+                        _mm512_storeu_ps(d + 16 * v, r);
+                    else
+                        _mm512_mask_storeu_ps(d + 16 * v, gp->last, r);
+                }
+            }
+}
+
 static void col2im_fast(float *img, const float *cols, size_t ld, const mn_conv_geom *g)
 {
     const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, SH = g->sh, KH = g->kh, KW = g->kw;
@@ -317,15 +381,34 @@ static void col2im_fast(float *img, const float *cols, size_t ld, const mn_conv_
             if (wide) _mm512_mask_storeu_ps(row + 16, dst1, acc1);
         }
 }
+
+#else
+typedef struct {
+    int nv;
+} gather_plan;
+
+static int make_gather_plan(gather_plan *gp, const mn_conv_geom *g)
+{
+    (void)g;
+    gp->nv = 0;
+    return 0;
+}
 #endif
 
-static void im2col(float *cols, size_t ld, const float *img, const mn_conv_geom *g)
+/* gp: the geometry's gather plan, or NULL when it has none */
+static void im2col(float *cols, size_t ld, const float *img, const mn_conv_geom *g, const gather_plan *gp)
 {
 #if defined(__AVX512F__)
+    if (gp) {
+        im2col_gather(cols, ld, img, g, gp);
+        return;
+    }
     if (fast_rows(g)) {
         im2col_fast(cols, ld, img, g);
         return;
     }
+#else
+    (void)gp;
 #endif
     im2col_generic(cols, ld, img, g);
 }
@@ -444,6 +527,8 @@ void mn_conv_forward_fused(float *out, const float *in, const float *w, const fl
 {
     const int P = g->oh * g->ow, KK = g->c * g->kh * g->kw, OC = g->oc, groups = (B + GROUP - 1) / GROUP;
     const size_t isz = (size_t)g->c * g->h * g->w, slice = (size_t)GROUP * (KK + OC) * P;
+    gather_plan gp;
+    const gather_plan *plan = make_gather_plan(&gp, g) ? &gp : NULL;
     int nt = group_threads(B, (size_t)B * (KK + OC) * P);
     (void)nt;
 #ifdef _OPENMP
@@ -454,7 +539,7 @@ void mn_conv_forward_fused(float *out, const float *in, const float *w, const fl
         /* within the slice, q images of columns then q images of output: at most
          * the slice, and at most B * (KK + OC) * P from the start in total */
         float *cols = scratch + (size_t)thread_id() * slice, *tmp = cols + (size_t)KK * ld;
-        for (int i = 0; i < q; i++) im2col(cols + (size_t)i * P, (size_t)ld, in + (size_t)(n0 + i) * isz, g);
+        for (int i = 0; i < q; i++) im2col(cols + (size_t)i * P, (size_t)ld, in + (size_t)(n0 + i) * isz, g, plan);
         mn_sgemm(0, 0, OC, ld, KK, 1.0f, w, KK, cols, ld, 0.0f, tmp, ld);
         for (int i = 0; i < q; i++)
             for (int oc = 0; oc < OC; oc++) emit(out, tmp + (size_t)oc * ld + (size_t)i * P, b[oc], n0 + i, oc, g, f);
@@ -478,6 +563,8 @@ void mn_conv_backward_fused(float *din, float *dw, float *db, const float *dout,
 {
     const int P = g->oh * g->ow, KK = g->c * g->kh * g->kw, OC = g->oc, G = chunk_images(g, B);
     const size_t isz = (size_t)g->c * g->h * g->w;
+    gather_plan gp;
+    const gather_plan *plan = make_gather_plan(&gp, g) ? &gp : NULL;
     memset(db, 0, (size_t)OC * sizeof *db);
     if (B <= 0) memset(dw, 0, (size_t)OC * KK * sizeof *dw);
     for (int n0 = 0; n0 < B; n0 += G) {
@@ -490,7 +577,7 @@ void mn_conv_backward_fused(float *din, float *dw, float *db, const float *dout,
 #endif
         for (int i = 0; i < m; i++) {
             for (int oc = 0; oc < OC; oc++) gather(doutT + (size_t)oc * ld + (size_t)i * P, dout, out, n0 + i, oc, g, f);
-            im2col(cols + (size_t)i * P, (size_t)ld, in + (size_t)(n0 + i) * isz, g);
+            im2col(cols + (size_t)i * P, (size_t)ld, in + (size_t)(n0 + i) * isz, g, plan);
         }
         for (int oc = 0; oc < OC; oc++) db[oc] += row_sum(doutT + (size_t)oc * ld, ld);
         mn_sgemm(0, 1, OC, KK, ld, 1.0f, doutT, ld, cols, ld, n0 ? 1.0f : 0.0f, dw, KK);
