@@ -40,7 +40,8 @@ typedef struct {
 
     int max_batch;
     float **act;   /* act[i]: output of layer i, [max_batch x out size]; act[-1] is the input */
-    float **dact;  /* dact[i]: gradient of the loss w.r.t. act[i] */
+    float **dact;  /* dact[i]: gradient of the loss w.r.t. act[i]; mn_model_backward leaves it
+                      alone below the first layer with parameters (nothing there needs it) */
     float *input;  /* [max_batch x input size] */
     float *probs;  /* [max_batch x n_classes] */
     int *labels;   /* [max_batch] */
