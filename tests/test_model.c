@@ -106,6 +106,50 @@ static void test_model_gradients(void)
     mn_model_free(&gm);
 }
 
+/* Layers before the first one with parameters get no input gradient (mlp's
+ * flatten would only drop it), the rest do, and the parameter gradients are
+ * still right. */
+static void test_backward_skips_free_prefix(void)
+{
+    mn_err e;
+    gB = 3;
+    CHECK(mn_model_build(&gm, "flatten,dropout:0.5,dense:6,relu,dense:3", (mn_shape){1, 3, 3}, 3, &e) == 0);
+    CHECK(mn_model_alloc(&gm, gB, &e) == 0);
+    mn_model_init(&gm, 9);
+    mn_rng r;
+    mn_rng_seed(&r, 11);
+    for (int i = 0; i < gB * 9; i++) gm.input[i] = mn_rng_uniform(&r) * 2 - 1;
+    for (int i = 0; i < gB; i++) gm.labels[i] = i % 3;
+    mn_rng save = gm.rng;
+    mn_model_forward(&gm, gB, 1, NULL);
+    for (int l = 0; l < gm.n_layers; l++)
+        for (int i = 0; i < gB * 9 && i < gB * (int)mn_shape_size(gm.layers[l].out); i++) gm.dact[l][i] = 12345.0f;
+    mn_model_backward(&gm, gB);
+    gm.rng = save;
+    int untouched = 1, written = 0;
+    for (int i = 0; i < gB * 9; i++) untouched &= gm.dact[0][i] == 12345.0f && gm.dact[1][i] == 12345.0f;
+    for (int i = 0; i < gB * 6; i++) written |= gm.dact[2][i] != 12345.0f;
+    CHECK_MSG(untouched, "flatten's and dropout's output gradients were computed");
+    CHECK_MSG(written, "dense:6's output gradient was not computed");
+    gradcheck("params after a parameter-free prefix", gm.params, gm.grads, gm.n_params, model_loss, NULL, 1e-3f);
+    mn_model_free(&gm);
+
+    /* a parameter-free layer between two dense layers still passes the gradient on */
+    gB = 2;
+    CHECK(mn_model_build(&gm, "dense:4,relu,dropout:0.25,dense:3", (mn_shape){1, 2, 3}, 3, &e) == 0);
+    CHECK(mn_model_alloc(&gm, gB, &e) == 0);
+    mn_model_init(&gm, 4);
+    for (int i = 0; i < gB * 6; i++) gm.input[i] = mn_rng_uniform(&r) * 2 - 1;
+    for (int i = 0; i < gB; i++) gm.labels[i] = (i + 1) % 3;
+    for (size_t i = 0; i < gm.n_params; i++) gm.params[i] += 0.1f * (mn_rng_uniform(&r) - 0.5f);
+    save = gm.rng;
+    mn_model_forward(&gm, gB, 1, NULL);
+    mn_model_backward(&gm, gB);
+    gm.rng = save;
+    gradcheck("params through relu and dropout", gm.params, gm.grads, gm.n_params, model_loss, NULL, 1e-3f);
+    mn_model_free(&gm);
+}
+
 static void test_init(void)
 {
     mn_model a, b;
@@ -184,6 +228,7 @@ int main(void)
     test_bad_archs();
     test_dropout_canonical();
     test_model_gradients();
+    test_backward_skips_free_prefix();
     test_init();
     test_files();
     return test_summary("test_model");
