@@ -20,10 +20,23 @@ void mn_dropout_forward(float *out, float *mask, const float *in, size_t n, floa
      * float is made of (u * 2^-24 >= rate <=> u >= ceil(rate * 2^24), both
      * exact), which saves a conversion per draw and keeps the same masks */
     uint64_t keep_from = (uint64_t)ceil((double)rate * 16777216.0);
-    for (size_t i = 0; i < n; i++) {
-        mask[i] = (mn_rng_next(rng) >> 40) >= keep_from ? scale : 0.0f;
-        out[i] = in[i] * mask[i];
+    /* the generator works on a local copy: through rng, every store to mask
+     * or out might change its state (as far as the compiler knows), which
+     * kept the state in memory and made each draw wait for the last */
+    mn_rng r = *rng;
+    uint32_t u[256];
+    for (size_t i0 = 0; i0 < n; i0 += 256) {
+        size_t m = n - i0 < 256 ? n - i0 : 256;
+        /* the draws alone (a tight dependency chain), then the masking in a
+         * loop without branches, which the compiler vectorises */
+        for (size_t j = 0; j < m; j++) u[j] = (uint32_t)(mn_rng_next(&r) >> 40);
+        for (size_t j = 0; j < m; j++) {
+            float k = u[j] >= keep_from ? scale : 0.0f;
+            mask[i0 + j] = k;
+            out[i0 + j] = in[i0 + j] * k;
+        }
     }
+    *rng = r;
 }
 
 void mn_dropout_backward(float *din, const float *dout, const float *mask, size_t n)
