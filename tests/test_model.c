@@ -85,25 +85,49 @@ static double model_loss(void *ctx)
     return l;
 }
 
-static void test_model_gradients(void)
+/* gm := arch on a 1 x h x w input with 3 classes and batch B, initialised
+ * from init_seed, with random inputs and labels from r (and, if jitter,
+ * nonzero biases). */
+static void setup_gm(const char *arch, int h, int w, int B, uint64_t init_seed, mn_rng *r, int jitter)
 {
     mn_err e;
-    gB = 4;
-    CHECK(mn_model_build(&gm, "dense:6,sigmoid,dense:5,relu,dropout:0.25,dense:3", (mn_shape){1, 3, 3}, 3, &e) == 0);
+    gB = B;
+    CHECK(mn_model_build(&gm, arch, (mn_shape){1, h, w}, 3, &e) == 0);
     CHECK(mn_model_alloc(&gm, gB, &e) == 0);
-    mn_model_init(&gm, 3);
-    mn_rng r;
-    mn_rng_seed(&r, 5);
-    for (int i = 0; i < gB * 9; i++) gm.input[i] = mn_rng_uniform(&r) * 2 - 1;
+    mn_model_init(&gm, init_seed);
+    for (int i = 0; i < gB * h * w; i++) gm.input[i] = mn_rng_uniform(r) * 2 - 1;
     for (int i = 0; i < gB; i++) gm.labels[i] = i % 3;
-    for (size_t i = 0; i < gm.n_params; i++) gm.params[i] += 0.1f * (mn_rng_uniform(&r) - 0.5f); /* nonzero biases */
-    model_loss(NULL);
+    for (size_t i = 0; jitter && i < gm.n_params; i++) gm.params[i] += 0.1f * (mn_rng_uniform(r) - 0.5f);
+}
+
+/* One training pass's gradients into gm.grads (the dropout mask kept for
+ * model_loss); `before` runs between the forward and the backward. */
+static void gm_gradients(void (*before)(void))
+{
     mn_rng save = gm.rng;
     mn_model_forward(&gm, gB, 1, NULL);
+    if (before) before();
     mn_model_backward(&gm, gB);
     gm.rng = save;
+}
+
+static void test_model_gradients(void)
+{
+    mn_rng r;
+    mn_rng_seed(&r, 5);
+    setup_gm("dense:6,sigmoid,dense:5,relu,dropout:0.25,dense:3", 3, 3, 4, 3, &r, 1);
+    model_loss(NULL);
+    gm_gradients(NULL);
     gradcheck("model params", gm.params, gm.grads, gm.n_params, model_loss, NULL, 1e-3f);
     mn_model_free(&gm);
+}
+
+#define SENTINEL 12345.0f
+
+static void fill_dact_sentinel(void)
+{
+    for (int l = 0; l < gm.n_layers; l++)
+        for (size_t i = 0; i < (size_t)gB * mn_shape_size(gm.layers[l].out); i++) gm.dact[l][i] = SENTINEL;
 }
 
 /* Layers before the first one with parameters get no input gradient (mlp's
@@ -111,41 +135,21 @@ static void test_model_gradients(void)
  * still right. */
 static void test_backward_skips_free_prefix(void)
 {
-    mn_err e;
-    gB = 3;
-    CHECK(mn_model_build(&gm, "flatten,dropout:0.5,dense:6,relu,dense:3", (mn_shape){1, 3, 3}, 3, &e) == 0);
-    CHECK(mn_model_alloc(&gm, gB, &e) == 0);
-    mn_model_init(&gm, 9);
     mn_rng r;
     mn_rng_seed(&r, 11);
-    for (int i = 0; i < gB * 9; i++) gm.input[i] = mn_rng_uniform(&r) * 2 - 1;
-    for (int i = 0; i < gB; i++) gm.labels[i] = i % 3;
-    mn_rng save = gm.rng;
-    mn_model_forward(&gm, gB, 1, NULL);
-    for (int l = 0; l < gm.n_layers; l++)
-        for (int i = 0; i < gB * 9 && i < gB * (int)mn_shape_size(gm.layers[l].out); i++) gm.dact[l][i] = 12345.0f;
-    mn_model_backward(&gm, gB);
-    gm.rng = save;
+    setup_gm("flatten,dropout:0.5,dense:6,relu,dense:3", 3, 3, 3, 9, &r, 0);
+    gm_gradients(fill_dact_sentinel);
     int untouched = 1, written = 0;
-    for (int i = 0; i < gB * 9; i++) untouched &= gm.dact[0][i] == 12345.0f && gm.dact[1][i] == 12345.0f;
-    for (int i = 0; i < gB * 6; i++) written |= gm.dact[2][i] != 12345.0f;
+    for (int i = 0; i < gB * 9; i++) untouched &= gm.dact[0][i] == SENTINEL && gm.dact[1][i] == SENTINEL;
+    for (int i = 0; i < gB * 6; i++) written |= gm.dact[2][i] != SENTINEL;
     CHECK_MSG(untouched, "flatten's and dropout's output gradients were computed");
     CHECK_MSG(written, "dense:6's output gradient was not computed");
     gradcheck("params after a parameter-free prefix", gm.params, gm.grads, gm.n_params, model_loss, NULL, 1e-3f);
     mn_model_free(&gm);
 
     /* a parameter-free layer between two dense layers still passes the gradient on */
-    gB = 2;
-    CHECK(mn_model_build(&gm, "dense:4,relu,dropout:0.25,dense:3", (mn_shape){1, 2, 3}, 3, &e) == 0);
-    CHECK(mn_model_alloc(&gm, gB, &e) == 0);
-    mn_model_init(&gm, 4);
-    for (int i = 0; i < gB * 6; i++) gm.input[i] = mn_rng_uniform(&r) * 2 - 1;
-    for (int i = 0; i < gB; i++) gm.labels[i] = (i + 1) % 3;
-    for (size_t i = 0; i < gm.n_params; i++) gm.params[i] += 0.1f * (mn_rng_uniform(&r) - 0.5f);
-    save = gm.rng;
-    mn_model_forward(&gm, gB, 1, NULL);
-    mn_model_backward(&gm, gB);
-    gm.rng = save;
+    setup_gm("dense:4,relu,dropout:0.25,dense:3", 2, 3, 2, 4, &r, 1);
+    gm_gradients(NULL);
     gradcheck("params through relu and dropout", gm.params, gm.grads, gm.n_params, model_loss, NULL, 1e-3f);
     mn_model_free(&gm);
 }
