@@ -790,6 +790,108 @@ static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
 }
 #endif
 
+#if defined(__AVX512F__)
+/* ---- swapped path for C = op(A) * B^T with few rows of A ---------------------
+ * The dense layer's forward pass is X[M x K] * W^T with W stored N x K (out x
+ * in), and W changes every step: the packed path transposes all of W into
+ * slivers on every call (mlp: 100,352 floats for a 32-row batch). Here the
+ * roles swap: tiles of C^T = W * X^T, with 8 rows of W broadcast straight
+ * from memory and X^T packed (M x K, a quarter of W's size for mlp) as B
+ * slivers. Each element still sees the FMA chain of kernel_simd over the same
+ * K blocks, and the same epilogue steps (alpha; beta, or 1 in later blocks,
+ * as a fused multiply-add; bias and relu after the last block), with the
+ * running value kept in a small tile between blocks; so the bits are those
+ * of the packed path. The tile goes to C transposed, once, at the end. */
+#define SW_ROWS 8 /* rows of W (columns of C) per tile */
+#ifndef SWAP_MAX_FLOATS
+#define SWAP_MAX_FLOATS (128 * 1024) /* packed X^T (M x K) of one thread, floats */
+#endif
+
+static void swapped_block(const gemm_args *g, int i0, int i1, int j0, int j1)
+{
+    if (i0 >= i1 || j0 >= j1) return;
+    const int K = g->K, nkb = (K + KC - 1) / KC, kcmax = (K + nkb - 1) / nkb;
+    const int mi = i1 - i0, ns = (mi + NR - 1) / NR;
+    float *xt = pack_buffer((size_t)ns * NR * K);
+    if (!xt) {
+        gemm_unpacked(g, i0, i1, j0, j1);
+        return;
+    }
+    /* X^T, block by block of K: block pc holds ns slivers of kc x NR */
+    for (int pc = 0; pc < K; pc += kcmax) {
+        int kc = K - pc < kcmax ? K - pc : kcmax;
+        pack_b(1, g->A, g->lda, pc, kc, i0, mi, xt + (size_t)pc * ns * NR);
+    }
+    const __m512 va = _mm512_set1_ps(g->alpha), one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
+    for (int jb = j0; jb < j1; jb += SW_ROWS) {
+        const int r = j1 - jb < SW_ROWS ? j1 - jb : SW_ROWS;
+        const float *wr[SW_ROWS];
+        for (int q = 0; q < SW_ROWS; q++) wr[q] = g->B + (size_t)(jb + (q < r ? q : r - 1)) * g->ldb;
+        for (int sl = 0; sl < ns; sl++) {
+            const int ib = i0 + sl * NR, ni = i1 - ib < NR ? i1 - ib : NR;
+            __m512 st[SW_ROWS][2]; /* the running C^T tile: st[q][v] lane l = C[ib + 16v + l][jb + q] */
+            if (g->beta != 0.0f) {
+                float t[SW_ROWS][NR];
+                for (int q = 0; q < SW_ROWS; q++)
+                    for (int i = 0; i < NR; i++)
+                        t[q][i] = q < r && i < ni ? g->C[(size_t)(ib + i) * g->ldc + jb + q] : 0.0f;
+                for (int q = 0; q < SW_ROWS; q++) {
+                    st[q][0] = _mm512_loadu_ps(t[q]);
+                    st[q][1] = _mm512_loadu_ps(t[q] + 16);
+                }
+            }
+            for (int pc = 0; pc < K; pc += kcmax) {
+                const int kc = K - pc < kcmax ? K - pc : kcmax;
+                const float *b = xt + (size_t)pc * ns * NR + (size_t)sl * NR * kc;
+                __m512 acc[SW_ROWS][2];
+#pragma GCC unroll 8
+                for (int q = 0; q < SW_ROWS; q++) acc[q][0] = acc[q][1] = zero;
+                for (int k = 0; k < kc; k++) {
+                    __m512 b0 = _mm512_load_ps(b + (size_t)k * NR), b1 = _mm512_load_ps(b + (size_t)k * NR + 16);
+#pragma GCC unroll 8
+                    for (int q = 0; q < SW_ROWS; q++) {
+                        __m512 av = _mm512_set1_ps(wr[q][pc + k]);
+                        acc[q][0] = _mm512_fmadd_ps(av, b0, acc[q][0]);
+                        acc[q][1] = _mm512_fmadd_ps(av, b1, acc[q][1]);
+                    }
+                }
+                /* kernel_simd's write-back with beta = g->beta in the first block, 1 after */
+                const __m512 vb = pc == 0 ? _mm512_set1_ps(g->beta) : one;
+                const int use_c = pc > 0 || g->beta != 0.0f;
+#pragma GCC unroll 8
+                for (int q = 0; q < SW_ROWS; q++)
+                    for (int v = 0; v < 2; v++) {
+                        __m512 t = _mm512_mul_ps(va, acc[q][v]);
+                        st[q][v] = use_c ? _mm512_fmadd_ps(vb, st[q][v], t) : t;
+                    }
+            }
+            float t[SW_ROWS][NR];
+            for (int q = 0; q < SW_ROWS; q++) {
+                __m512 bq = g->bias && q < r ? _mm512_set1_ps(g->bias[jb + q]) : zero;
+                for (int v = 0; v < 2; v++) {
+                    __m512 x = st[q][v];
+                    if (g->bias) x = _mm512_add_ps(x, bq);
+                    if (g->relu) x = _mm512_max_ps(zero, x);
+                    _mm512_storeu_ps(t[q] + 16 * v, x);
+                }
+            }
+            for (int i = 0; i < ni; i++) {
+                float *c = g->C + (size_t)(ib + i) * g->ldc + jb;
+                for (int q = 0; q < r; q++) c[q] = t[q][i];
+            }
+        }
+    }
+}
+
+/* The swapped path where it pays: B transposed (W stored N x K), more
+ * columns than the dot path takes, and X^T small enough to pack whole. */
+static int use_swapped(int transA, int transB, int M, int N, int K)
+{
+    if (transA || !transB || N <= DOT_MAX_N || g_force_portable) return 0;
+    return (double)((M + NR - 1) / NR * NR) * K <= (double)SWAP_MAX_FLOATS;
+}
+#endif
+
 /* C = act(beta * C + bias) (C not read when beta == 0): the K == 0 or
  * alpha == 0 case. */
 static void scale_c(int M, int N, float beta, float *C, int ldc, const float *bias, int relu)
@@ -883,6 +985,7 @@ void mn_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha, const
     void (*block)(const gemm_args *, int, int, int, int) = gemm_block;
 #if defined(__AVX512F__)
     if (use_direct(transB, M)) block = direct_block;
+    else if (use_swapped(transA, transB, M, N, K)) block = swapped_block;
 #endif
     if (nt <= 1) {
         block(&g, 0, M, 0, N);

@@ -215,6 +215,46 @@ static void path_invariance(void)
             }
 }
 
+/* C = A * B^T with few rows (X^T fits in SWAP_MAX_FLOATS = 128 Ki floats)
+ * takes the swapped path; the same rows inside a product too tall for it
+ * take the packed one. Same bits required, with alpha, beta, bias, relu. */
+static void swapped_invariance(void)
+{
+    static const int ks[] = {10, 300, 784}, ns[] = {17, 33, 128, 300}, ms[] = {1, 3, 8, 32, 40};
+    for (unsigned ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+        for (unsigned ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+            int K = ks[ki], N = ns[ni], MB = 131072 / K + 64; /* past the swapped path's limit */
+            if (K < 100 && N > 33) continue; /* the tall product would take megabytes */
+            float *A = make_matrix(MB, K, K), *B = make_matrix(N, K, K), *bias = make_matrix(1, N, N);
+            float *Cb = make_matrix(MB, N, N), *Cs = malloc((size_t)MB * N * sizeof *Cs);
+            size_t bytes = (size_t)MB * N * sizeof *Cs;
+            memcpy(Cs, Cb, bytes);
+            mn_sgemm_ex(0, 1, MB, N, K, 0.7f, A, K, B, K, 0.3f, Cb, N, bias, 1);
+            for (unsigned mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
+                int m = ms[mi];
+                float *C = malloc(bytes);
+                memcpy(C, Cs, bytes);
+                mn_sgemm_ex(0, 1, m, N, K, 0.7f, A, K, B, K, 0.3f, C, N, bias, 1);
+                CHECK_MSG(memcmp(C, Cb, (size_t)m * N * sizeof *C) == 0,
+                          "A * B^T: rows 0..%d alone differ from the same rows of %d: N=%d K=%d", m, MB, N, K);
+                memcpy(C, Cs, bytes);
+                mn_sgemm(0, 1, m, N, K, 1.0f, A, K, B, K, 0.0f, C, N);
+                float *D = malloc(bytes);
+                memcpy(D, Cs, bytes);
+                mn_sgemm(0, 1, MB, N, K, 1.0f, A, K, B, K, 0.0f, D, N);
+                CHECK_MSG(memcmp(C, D, (size_t)m * N * sizeof *C) == 0,
+                          "A * B^T, alpha 1, beta 0: rows 0..%d differ: N=%d K=%d", m, N, K);
+                free(C);
+                free(D);
+            }
+            free(A);
+            free(B);
+            free(bias);
+            free(Cb);
+            free(Cs);
+        }
+}
+
 static void thread_invariance(int full)
 {
 #ifdef _OPENMP
@@ -264,6 +304,7 @@ int main(void)
     sweep("dispatch kernel", 2);
     edge_cases();
     path_invariance();
+    swapped_invariance();
     thread_invariance(1);
     /* the portable kernel on a lighter sweep (it is slow under sanitizers) */
     mn_gemm_use_portable_kernel(1);
