@@ -570,14 +570,20 @@ void mn_conv_backward_fused(float *din, float *dw, float *db, const float *dout,
     for (int n0 = 0; n0 < B; n0 += G) {
         const int m = B - n0 < G ? B - n0 : G, ld = m * P;
         float *cols = scratch, *doutT = scratch + (size_t)G * KK * P;
-        int nt = threads_for((size_t)ld * (KK + OC), m);
+        int nt = threads_for((size_t)ld * (KK + OC), 2 * m);
         (void)nt;
+        /* an image's gather and its im2col are separate items, so that an odd
+         * chunk (cnn's conv2: 7 images) still splits evenly between threads */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
-        for (int i = 0; i < m; i++) {
-            for (int oc = 0; oc < OC; oc++) gather(doutT + (size_t)oc * ld + (size_t)i * P, dout, out, n0 + i, oc, g, f);
-            im2col(cols + (size_t)i * P, (size_t)ld, in + (size_t)(n0 + i) * isz, g, plan);
+        for (int it = 0; it < 2 * m; it++) {
+            const int i = it / 2;
+            if (it % 2 == 0)
+                for (int oc = 0; oc < OC; oc++)
+                    gather(doutT + (size_t)oc * ld + (size_t)i * P, dout, out, n0 + i, oc, g, f);
+            else
+                im2col(cols + (size_t)i * P, (size_t)ld, in + (size_t)(n0 + i) * isz, g, plan);
         }
         for (int oc = 0; oc < OC; oc++) db[oc] += row_sum(doutT + (size_t)oc * ld, ld);
         mn_sgemm(0, 1, OC, KK, ld, 1.0f, doutT, ld, cols, ld, n0 ? 1.0f : 0.0f, dw, KK);
