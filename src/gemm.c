@@ -672,6 +672,9 @@ typedef struct {
     const float *bias;
     int relu;
     kernel_fn *kernel;
+    /* B given by offsets (mn_sgemm_nt_gather): op(B)^T[j][k] =
+     * B[brow[j] + bcol[k]]; NULL for a stored B */
+    const int *brow, *bcol;
 } gemm_args;
 
 /* Plain loops over [i0, i1) x [j0, j1), used only when the packing buffer
@@ -684,7 +687,9 @@ static void gemm_unpacked(const gemm_args *g, int i0, int i1, int j0, int j1)
             float s = 0.0f;
             for (int k = 0; k < g->K; k++) {
                 float a = g->transA ? g->A[(size_t)k * g->lda + i] : g->A[(size_t)i * g->lda + k];
-                float b = g->transB ? g->B[(size_t)j * g->ldb + k] : g->B[(size_t)k * g->ldb + j];
+                float b = g->bcol     ? g->B[(size_t)g->brow[j] + (size_t)g->bcol[k]]
+                          : g->transB ? g->B[(size_t)j * g->ldb + k]
+                                      : g->B[(size_t)k * g->ldb + j];
                 s += a * b;
             }
             float r = g->alpha * s;
@@ -807,6 +812,31 @@ static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
 #define SWAP_MAX_FLOATS (128 * 1024) /* packed X^T (M x K) of one thread, floats */
 #endif
 
+/* acc = the FMA chains of the K block [pc, pc + kc): acc[q][v] lane l = sum
+ * over k of w_q(k) * b[k][16 v + l], w_q(k) = wr[q][pc + k] or, gathered,
+ * wr[q][col[k]] (col already offset by pc). */
+static inline __attribute__((always_inline)) void swapped_kloop(const int gathered, int pc, int kc,
+                                                                const float *const *wr, const int *col,
+                                                                const float *b, __m512 (*acc)[2])
+{
+    const float *w[SW_ROWS];
+#pragma GCC unroll 8
+    for (int q = 0; q < SW_ROWS; q++) {
+        acc[q][0] = acc[q][1] = _mm512_setzero_ps();
+        w[q] = wr[q] + (gathered ? 0 : pc);
+    }
+    for (int k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_load_ps(b + (size_t)k * NR), b1 = _mm512_load_ps(b + (size_t)k * NR + 16);
+        const size_t off = gathered ? (size_t)col[k] : (size_t)k;
+#pragma GCC unroll 8
+        for (int q = 0; q < SW_ROWS; q++) {
+            __m512 av = _mm512_set1_ps(w[q][off]);
+            acc[q][0] = _mm512_fmadd_ps(av, b0, acc[q][0]);
+            acc[q][1] = _mm512_fmadd_ps(av, b1, acc[q][1]);
+        }
+    }
+}
+
 static void swapped_block(const gemm_args *g, int i0, int i1, int j0, int j1)
 {
     if (i0 >= i1 || j0 >= j1) return;
@@ -826,7 +856,10 @@ static void swapped_block(const gemm_args *g, int i0, int i1, int j0, int j1)
     for (int jb = j0; jb < j1; jb += SW_ROWS) {
         const int r = j1 - jb < SW_ROWS ? j1 - jb : SW_ROWS;
         const float *wr[SW_ROWS];
-        for (int q = 0; q < SW_ROWS; q++) wr[q] = g->B + (size_t)(jb + (q < r ? q : r - 1)) * g->ldb;
+        for (int q = 0; q < SW_ROWS; q++) {
+            int j = jb + (q < r ? q : r - 1);
+            wr[q] = g->B + (g->brow ? (size_t)g->brow[j] : (size_t)j * g->ldb);
+        }
         for (int sl = 0; sl < ns; sl++) {
             const int ib = i0 + sl * NR, ni = i1 - ib < NR ? i1 - ib : NR;
             __m512 st[SW_ROWS][2]; /* the running C^T tile: st[q][v] lane l = C[ib + 16v + l][jb + q] */
@@ -844,17 +877,10 @@ static void swapped_block(const gemm_args *g, int i0, int i1, int j0, int j1)
                 const int kc = K - pc < kcmax ? K - pc : kcmax;
                 const float *b = xt + (size_t)pc * ns * NR + (size_t)sl * NR * kc;
                 __m512 acc[SW_ROWS][2];
-#pragma GCC unroll 8
-                for (int q = 0; q < SW_ROWS; q++) acc[q][0] = acc[q][1] = zero;
-                for (int k = 0; k < kc; k++) {
-                    __m512 b0 = _mm512_load_ps(b + (size_t)k * NR), b1 = _mm512_load_ps(b + (size_t)k * NR + 16);
-#pragma GCC unroll 8
-                    for (int q = 0; q < SW_ROWS; q++) {
-                        __m512 av = _mm512_set1_ps(wr[q][pc + k]);
-                        acc[q][0] = _mm512_fmadd_ps(av, b0, acc[q][0]);
-                        acc[q][1] = _mm512_fmadd_ps(av, b1, acc[q][1]);
-                    }
-                }
+                if (g->bcol)
+                    swapped_kloop(1, pc, kc, wr, g->bcol + pc, b, acc);
+                else
+                    swapped_kloop(0, pc, kc, wr, NULL, b, acc);
                 /* kernel_simd's write-back with beta = g->beta in the first block, 1 after */
                 const __m512 vb = pc == 0 ? _mm512_set1_ps(g->beta) : one;
                 const int use_c = pc > 0 || g->beta != 0.0f;
@@ -946,6 +972,36 @@ static int use_direct(int transB, int M)
 }
 #endif
 
+typedef void block_fn(const gemm_args *, int, int, int, int);
+
+/* Runs block over the output, split into rectangles among the threads when
+ * the work pays for them. */
+static void run_blocks(const gemm_args *g, block_fn *block)
+{
+    const int M = g->M, N = g->N, K = g->K;
+    int nt = mn_get_threads();
+    if ((double)M * N * K < (double)PAR_THRESHOLD || K < PAR_MIN_K) nt = 1;
+    int pm = 1, pn = 1;
+    if (nt > 1) choose_grid(M, N, K, nt, &pm, &pn);
+    nt = pm * pn;
+    if (nt <= 1) {
+        block(g, 0, M, 0, N);
+        return;
+    }
+    int tm = (M + MR - 1) / MR, tn = (N + NR - 1) / NR;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+#endif
+    for (int t = 0; t < nt; t++) {
+        int a = t / pn, b = t % pn;
+        int i0 = (int)((long)tm * a / pm) * MR, i1 = (int)((long)tm * (a + 1) / pm) * MR;
+        int j0 = (int)((long)tn * b / pn) * NR, j1 = (int)((long)tn * (b + 1) / pn) * NR;
+        if (i1 > M) i1 = M;
+        if (j1 > N) j1 = N;
+        block(g, i0, i1, j0, j1);
+    }
+}
+
 void mn_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                  const float *B, int ldb, float beta, float *C, int ldc, const float *bias, int relu)
 {
@@ -975,34 +1031,31 @@ void mn_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha, const
         return;
     }
 #endif
-    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, bias, relu, pick_kernel()};
-
-    int nt = mn_get_threads();
-    if ((double)M * N * K < (double)PAR_THRESHOLD || K < PAR_MIN_K) nt = 1;
-    int pm = 1, pn = 1;
-    if (nt > 1) choose_grid(M, N, K, nt, &pm, &pn);
-    nt = pm * pn;
-    void (*block)(const gemm_args *, int, int, int, int) = gemm_block;
+    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, bias, relu, pick_kernel(), NULL, NULL};
+    block_fn *block = gemm_block;
 #if defined(__AVX512F__)
     if (use_direct(transB, M)) block = direct_block;
     else if (use_swapped(transA, transB, M, N, K)) block = swapped_block;
 #endif
-    if (nt <= 1) {
-        block(&g, 0, M, 0, N);
+    run_blocks(&g, block);
+}
+
+void mn_sgemm_nt_gather(int M, int N, int K, float alpha, const float *A, int lda, const float *base, const int *row,
+                        const int *col, float beta, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc, NULL, 0);
         return;
     }
-    int tm = (M + MR - 1) / MR, tn = (N + NR - 1) / NR;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static, 1)
-#endif
-    for (int t = 0; t < nt; t++) {
-        int a = t / pn, b = t % pn;
-        int i0 = (int)((long)tm * a / pm) * MR, i1 = (int)((long)tm * (a + 1) / pm) * MR;
-        int j0 = (int)((long)tn * b / pn) * NR, j1 = (int)((long)tn * (b + 1) / pn) * NR;
-        if (i1 > M) i1 = M;
-        if (j1 > N) j1 = N;
-        block(&g, i0, i1, j0, j1);
+    gemm_args g = {0, 1, M, N, K, alpha, beta, A, base, C, lda, 0, ldc, NULL, 0, pick_kernel(), row, col};
+#if defined(__AVX512F__)
+    if (!g_force_portable) {
+        run_blocks(&g, swapped_block);
+        return;
     }
+#endif
+    run_blocks(&g, gemm_unpacked);
 }
 
 void mn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,

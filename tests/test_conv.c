@@ -84,7 +84,8 @@ static void test_conv_forward(void)
         float *in = alloc_floats(nin), *w = alloc_floats(nw), *b = alloc_floats((size_t)c->OC),
               *out = alloc_floats(nout), *scratch = alloc_floats(mn_conv_scratch_floats(&g, c->B));
         CHECK(mn_conv_scratch_floats(&g, c->B) <=
-              (size_t)c->B * ((size_t)c->C * c->KH * c->KW + (size_t)c->OC) * (size_t)g.oh * g.ow);
+              (size_t)c->B * ((size_t)c->C * c->KH * c->KW + (size_t)c->OC) * (size_t)g.oh * g.ow +
+                  (size_t)c->C * c->KH * c->KW + (size_t)c->B * g.oh * g.ow);
         fill(in, nin, -1, 1), fill(w, nw, -1, 1), fill(b, (size_t)c->OC, -1, 1);
         for (size_t i = 0; i < nout; i++) out[i] = NAN; /* every output must be written */
         mn_conv_forward(out, in, w, b, c->B, &g, scratch);

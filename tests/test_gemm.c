@@ -255,6 +255,40 @@ static void swapped_invariance(void)
         }
 }
 
+/* mn_sgemm_nt_gather: B[j][k] = base[row[j] + col[k]] gives the bits of
+ * mn_sgemm(0, 1, ...) on B written out (for N > 16), here with an im2col-
+ * like pattern (windows overlapping, positions jumping between rows). */
+static void gather_matches_stored(void)
+{
+    static const int shapes[][3] = {{64, 288, 847}, {5, 17, 33}, {40, 100, 300}, {3, 20, 1}, {32, 40, 520}};
+    for (unsigned t = 0; t < sizeof shapes / sizeof shapes[0]; t++)
+        for (int th = 1; th <= 2; th++) {
+            int M = shapes[t][0], N = shapes[t][1], K = shapes[t][2];
+            int *row = malloc((size_t)N * sizeof *row), *col = malloc((size_t)K * sizeof *col);
+            for (int j = 0; j < N; j++) row[j] = (j / 9) * 169 + (j % 9 / 3) * 13 + j % 3;
+            for (int k = 0; k < K; k++) col[k] = (k / 121) * 5000 + (k % 121 / 11) * 13 + k % 11;
+            int span = row[N - 1] + col[K - 1] + 1;
+            float *base = make_matrix(1, span, span), *Bs = malloc((size_t)N * K * sizeof *Bs);
+            for (int j = 0; j < N; j++)
+                for (int k = 0; k < K; k++) Bs[(size_t)j * K + k] = base[row[j] + col[k]];
+            float *A = make_matrix(M, K, K), *C1 = make_matrix(M, N, N), *C2 = malloc((size_t)M * N * sizeof *C2);
+            memcpy(C2, C1, (size_t)M * N * sizeof *C2);
+            mn_set_threads(th);
+            mn_sgemm_nt_gather(M, N, K, 0.7f, A, K, base, row, col, 0.3f, C1, N);
+            mn_sgemm(0, 1, M, N, K, 0.7f, A, K, Bs, K, 0.3f, C2, N);
+            mn_set_threads(0);
+#if defined(__AVX512F__)
+            CHECK_MSG(memcmp(C1, C2, (size_t)M * N * sizeof *C1) == 0, "gathered B differs from stored: %dx%dx%d, %d threads",
+                      M, N, K, th);
+#else /* plain loops there: the same sums in another order */
+            double worst = 0;
+            for (size_t i = 0; i < (size_t)M * N; i++) worst = fmax(worst, fabs((double)C1[i] - C2[i]));
+            CHECK_MSG(worst < 1e-3 * K, "gathered B differs from stored by %g: %dx%dx%d", worst, M, N, K);
+#endif
+            free(row), free(col), free(base), free(Bs), free(A), free(C1), free(C2);
+        }
+}
+
 static void thread_invariance(int full)
 {
 #ifdef _OPENMP
@@ -305,6 +339,7 @@ int main(void)
     edge_cases();
     path_invariance();
     swapped_invariance();
+    gather_matches_stored();
     thread_invariance(1);
     /* the portable kernel on a lighter sweep (it is slow under sanitizers) */
     mn_gemm_use_portable_kernel(1);

@@ -26,6 +26,18 @@ void mn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
 void mn_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                  const float *B, int ldb, float beta, float *C, int ldc, const float *bias, int relu);
 
+/* C = alpha * A * B^T + beta * C where B (N x K) is not stored but gathered:
+ * B[j][k] = base[row[j] + col[k]]. A convolution's weight gradient is this
+ * product with B the im2col matrix of its input (row: where each tap's
+ * window starts, col: where each output position reads), so the columns
+ * never have to be written out. For N > 16 the bits are those of
+ * mn_sgemm(0, 1, ...) on the materialised B (narrower products go through
+ * mn_sgemm's dot-product path, which orders the sums differently). With
+ * AVX-512 only; other builds use plain loops, correct but slow, and the
+ * convolution does not call it there. */
+void mn_sgemm_nt_gather(int M, int N, int K, float alpha, const float *A, int lda, const float *base, const int *row,
+                        const int *col, float beta, float *C, int ldc);
+
 /* Number of threads used by mn_sgemm and the other parallel loops.
  * 0 restores the default (OMP_NUM_THREADS, or all cores). */
 void mn_set_threads(int n);

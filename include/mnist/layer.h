@@ -66,10 +66,12 @@ void mn_softmax_xent_backward(float *dlogits, const float *probs, const int *lab
  * Weights are PyTorch's [OC, C, KH, KW], bias [OC]; Keras's Glorot-uniform
  * init with fan_in = C*KH*KW and fan_out = OC*KH*KW.
  *
- * Computed as im2col + mn_sgemm; `scratch` must hold
- * mn_conv_scratch_floats(g, B) = B * (C*KH*KW + OC) * OH*OW floats (the
- * layer's aux). Backward writes dw and db, and din unless it is NULL; it
- * recomputes the columns rather than relying on a previous forward. */
+ * Computed as im2col + mn_sgemm (the weight gradient, where no padding is
+ * involved, as mn_sgemm_nt_gather straight from the input); `scratch` must
+ * hold mn_conv_scratch_floats(g, B) = B * (C*KH*KW + OC) * OH*OW + C*KH*KW +
+ * B * OH*OW floats (the layer's aux). Backward writes dw and db, and din
+ * unless it is NULL; it recomputes what it needs rather than relying on a
+ * previous forward. */
 typedef struct {
     int c, h, w;    /* input channels, rows, columns */
     int oc, oh, ow; /* output channels (filters), rows, columns */

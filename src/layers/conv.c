@@ -61,8 +61,9 @@ size_t mn_conv_scratch_floats(const mn_conv_geom *g, int B)
 {
     /* forward and backward's second pass use one KK x P slice per thread (at
      * most B threads), the first pass G <= B images of columns and of dout */
-    size_t KK = (size_t)g->c * g->kh * g->kw, P = (size_t)g->oh * g->ow;
-    return (size_t)(B > 0 ? B : 1) * (KK + (size_t)g->oc) * P;
+    size_t KK = (size_t)g->c * g->kh * g->kw, P = (size_t)g->oh * g->ow, Bn = (size_t)(B > 0 ? B : 1);
+    /* + the offset tables of the gathered weight gradient (KK + G * P ints) */
+    return Bn * (KK + (size_t)g->oc) * P + KK + Bn * P;
 }
 
 /* The output positions o in [0, n) whose input index o*s + off lies in
@@ -154,6 +155,10 @@ static inline void zero_row(float *d, int n)
 #endif
 
 /* One image's receptive fields into columns of cols (row stride ld). */
+/* Without padding, output position p reads its window from input offset
+ * gather_index(p) (plus the tap's own offset). */
+static int gather_index(const mn_conv_geom *g, int p) { return p / g->ow * g->sh * g->w + p % g->ow; }
+
 static void im2col_generic(float *cols, size_t ld, const float *img, const mn_conv_geom *g)
 {
     const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, SH = g->sh, SW = g->sw;
@@ -302,7 +307,6 @@ typedef struct {
     __mmask16 m0[GATHER_MAX_VECS], m1[GATHER_MAX_VECS], last;
 } gather_plan;
 
-static int gather_index(const mn_conv_geom *g, int p) { return p / g->ow * g->sh * g->w + p % g->ow; }
 
 /* Returns 0 when the geometry does not allow it. */
 static int make_gather_plan(gather_plan *gp, const mn_conv_geom *g)
@@ -567,26 +571,42 @@ void mn_conv_backward_fused(float *din, float *dw, float *db, const float *dout,
     const gather_plan *plan = make_gather_plan(&gp, g) ? &gp : NULL;
     memset(db, 0, (size_t)OC * sizeof *db);
     if (B <= 0) memset(dw, 0, (size_t)OC * KK * sizeof *dw);
+    /* Where the gather plan applies, dW reads the columns straight from the
+     * input (mn_sgemm_nt_gather), so the backward writes no im2col: tap kk's
+     * window starts at row[kk], output position j of the chunk reads at
+     * col[j] from there. */
+    int *row = (int *)(scratch + (size_t)G * (KK + OC) * P), *col = row + KK;
+    if (KK <= 16) plan = NULL; /* mn_sgemm takes its dot-product path there: other sums, other bits */
+    if (plan) {
+        for (int c = 0, kk = 0; c < g->c; c++)
+            for (int ky = 0; ky < g->kh; ky++)
+                for (int kx = 0; kx < g->kw; kx++) row[kk++] = (c * g->h + ky) * g->w + kx;
+        for (int j = 0; j < G * P; j++) col[j] = (int)((size_t)(j / P) * isz) + gather_index(g, j % P);
+    }
     for (int n0 = 0; n0 < B; n0 += G) {
-        const int m = B - n0 < G ? B - n0 : G, ld = m * P;
+        const int m = B - n0 < G ? B - n0 : G, ld = m * P, items = plan ? m : 2 * m;
         float *cols = scratch, *doutT = scratch + (size_t)G * KK * P;
-        int nt = threads_for((size_t)ld * (KK + OC), 2 * m);
+        int nt = threads_for((size_t)ld * (KK + OC), items);
         (void)nt;
         /* an image's gather and its im2col are separate items, so that an odd
          * chunk (cnn's conv2: 7 images) still splits evenly between threads */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
-        for (int it = 0; it < 2 * m; it++) {
-            const int i = it / 2;
-            if (it % 2 == 0)
+        for (int it = 0; it < items; it++) {
+            const int i = plan ? it : it / 2;
+            if (plan || it % 2 == 0)
                 for (int oc = 0; oc < OC; oc++)
                     gather(doutT + (size_t)oc * ld + (size_t)i * P, dout, out, n0 + i, oc, g, f);
             else
                 im2col(cols + (size_t)i * P, (size_t)ld, in + (size_t)(n0 + i) * isz, g, plan);
         }
         for (int oc = 0; oc < OC; oc++) db[oc] += row_sum(doutT + (size_t)oc * ld, ld);
-        mn_sgemm(0, 1, OC, KK, ld, 1.0f, doutT, ld, cols, ld, n0 ? 1.0f : 0.0f, dw, KK);
+        if (plan)
+            mn_sgemm_nt_gather(OC, KK, ld, 1.0f, doutT, ld, in + (size_t)n0 * isz, row, col, n0 ? 1.0f : 0.0f, dw,
+                               KK);
+        else
+            mn_sgemm(0, 1, OC, KK, ld, 1.0f, doutT, ld, cols, ld, n0 ? 1.0f : 0.0f, dw, KK);
         if (!din) continue;
         /* the chunk's doutT is still in cache, and cols is free again */
         mn_sgemm(1, 0, KK, ld, OC, 1.0f, w, KK, doutT, ld, 0.0f, cols, ld);
@@ -746,8 +766,10 @@ static void describe(const mn_layer *l, char *buf, size_t len)
 
 static size_t aux_size(const mn_layer *l)
 {
+    /* per image (the model multiplies by the batch size): at least
+     * mn_conv_scratch_floats(g, B) / B, since KK <= B * KK */
     size_t KK = (size_t)l->in.c * l->kh * l->kw, P = (size_t)l->out.h * l->out.w;
-    return (KK + (size_t)l->filters) * P;
+    return (KK + (size_t)l->filters) * P + P + KK;
 }
 
 static int params(const mn_layer *l, mn_param_desc *p)
