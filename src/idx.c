@@ -451,8 +451,8 @@ void mn_dataset_prefetch(const mn_dataset *ds, const int *idx, int first, int co
 void mn_dataset_batch(const mn_dataset *ds, const int *idx, int first, int count, float *out, int *labels)
 {
     size_t pix = (size_t)ds->rows * (size_t)ds->cols;
-    /* images are independent: with threads, each converts its share (the
-     * loads miss the cache, so two cores fetch twice as fast) */
+    /* images are independent: with threads, each converts its share of
+     * them (the same floats; the other thread would otherwise wait) */
     int nt = (size_t)count * pix >= BATCH_PAR_MIN ? mn_get_threads() : 1;
     (void)nt;
 #ifdef _OPENMP

@@ -19,6 +19,7 @@
  * the pooled one as it gathers it, so the full-size maps never go through
  * memory.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,11 +155,11 @@ static inline void zero_row(float *d, int n)
 }
 #endif
 
-/* One image's receptive fields into columns of cols (row stride ld). */
 /* Without padding, output position p reads its window from input offset
  * gather_index(p) (plus the tap's own offset). */
 static int gather_index(const mn_conv_geom *g, int p) { return p / g->ow * g->sh * g->w + p % g->ow; }
 
+/* One image's receptive fields into columns of cols (row stride ld). */
 static void im2col_generic(float *cols, size_t ld, const float *img, const mn_conv_geom *g)
 {
     const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, SH = g->sh, SW = g->sw;
@@ -306,7 +307,6 @@ typedef struct {
     __m512i perm[GATHER_MAX_VECS];
     __mmask16 m0[GATHER_MAX_VECS], m1[GATHER_MAX_VECS], last;
 } gather_plan;
-
 
 /* Returns 0 when the geometry does not allow it. */
 static int make_gather_plan(gather_plan *gp, const mn_conv_geom *g)
@@ -577,6 +577,7 @@ void mn_conv_backward_fused(float *din, float *dw, float *db, const float *dout,
      * col[j] from there. */
     int *row = (int *)(scratch + (size_t)G * (KK + OC) * P), *col = row + KK;
     if (KK <= 16) plan = NULL; /* mn_sgemm takes its dot-product path there: other sums, other bits */
+    if ((double)G * isz >= (double)INT_MAX) plan = NULL; /* offsets are ints */
     if (plan) {
         for (int c = 0, kk = 0; c < g->c; c++)
             for (int ky = 0; ky < g->kh; ky++)
