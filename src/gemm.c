@@ -24,12 +24,13 @@
  * when beta == 0), later KC blocks accumulate with beta = 1; alpha scales the
  * accumulators at write-back.
  *
- * Three shapes go around the packed loops (each section below says why),
- * chosen by shape only and giving the packed path's bits wherever both
- * could run: dot_rows for N <= 16 with B transposed (the output layer's
- * forward), direct_block for M <= 14 with B untransposed (its weight
- * gradient), swapped_block for A * B^T with few rows of A (the dense forward,
- * conv's weight gradient, also from a gathered B: mn_sgemm_nt_gather).
+ * Three paths go around the packed loops (each section below says why),
+ * chosen by shape only: dot_rows for N <= 16 with B transposed (the output
+ * layer's forward; its sums run in another order, and it is the only path
+ * for those shapes), direct_block for M <= 14 with B untransposed (that
+ * layer's weight gradient) and swapped_block for A * B^T with few rows of A
+ * (the dense forward, conv's weight gradient, also from a gathered B:
+ * mn_sgemm_nt_gather); the last two give the packed loops' bits exactly.
  *
  * Threads split the output into rectangles (in whole MR / NR slivers); every
  * thread runs the loops above on its own rectangle with its own packing
