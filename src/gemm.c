@@ -112,6 +112,17 @@
 #define PAR_MIN_K 32
 #endif
 
+/* The K blocks every path uses: K cut into equal blocks of at most KC (784 =
+ * 4 x 196, not 3 x 256 + 16: a short last block would pay the C update for
+ * little work). The bits of a result depend on this cut, and the direct and
+ * swapped paths match the packed loops' bits only because all three take it
+ * from here; it depends on K alone, never on the thread split. */
+static int k_block(int K)
+{
+    int nkb = (K + KC - 1) / KC;
+    return (K + nkb - 1) / nkb;
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
 static int g_threads; /* 0 = not yet set */
@@ -367,6 +378,21 @@ static void kernel_portable(int kc, const float *a, const float *b, float *c, in
 }
 
 #if defined(__AVX512F__)
+/* One vector of a row of C as the AVX-512 paths write it back: alpha * acc,
+ * then beta * C as a fused multiply-add (C not read when beta == 0), the bias
+ * (when has_bias), then max(0, x) (which keeps NaN). kernel_simd and
+ * direct_tile both use it, so their bits agree; swapped_block spreads the
+ * same steps over its K blocks. */
+static inline __m512 write_back(__m512 acc, __m512 va, float beta, const float *c, __mmask16 m, int has_bias,
+                                __m512 bias, int relu)
+{
+    __m512 r = _mm512_mul_ps(va, acc);
+    if (beta != 0.0f) r = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(m, c), r);
+    if (has_bias) r = _mm512_add_ps(r, bias);
+    if (relu) r = _mm512_max_ps(_mm512_setzero_ps(), r);
+    return r;
+}
+
 static void kernel_simd(int kc, const float *a, const float *b, float *c, int ldc, int m, int n, float alpha,
                         float beta, const float *bias, int relu)
 {
@@ -387,7 +413,7 @@ static void kernel_simd(int kc, const float *a, const float *b, float *c, int ld
         a += MR;
         b += NR;
     }
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta), zero = _mm512_setzero_ps();
+    __m512 va = _mm512_set1_ps(alpha), zero = _mm512_setzero_ps();
     __mmask16 k0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
     __mmask16 k1 = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? (__mmask16)0 : (__mmask16)((1u << (n - 16)) - 1u);
     __m512 bias0 = zero, bias1 = zero;
@@ -400,21 +426,8 @@ static void kernel_simd(int kc, const float *a, const float *b, float *c, int ld
     for (int i = 0; i < MR; i++) {
         if (i >= m) break;
         float *ci = c + (size_t)i * ldc;
-        __m512 r0 = _mm512_mul_ps(va, c0[i]), r1 = _mm512_mul_ps(va, c1[i]);
-        if (beta != 0.0f) {
-            r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k0, ci), r0);
-            r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k1, ci + 16), r1);
-        }
-        if (bias) {
-            r0 = _mm512_add_ps(r0, bias0);
-            r1 = _mm512_add_ps(r1, bias1);
-        }
-        if (relu) { /* max(0, x) returns x when x is NaN */
-            r0 = _mm512_max_ps(zero, r0);
-            r1 = _mm512_max_ps(zero, r1);
-        }
-        _mm512_mask_storeu_ps(ci, k0, r0);
-        _mm512_mask_storeu_ps(ci + 16, k1, r1);
+        _mm512_mask_storeu_ps(ci, k0, write_back(c0[i], va, beta, ci, k0, bias != NULL, bias0, relu));
+        _mm512_mask_storeu_ps(ci + 16, k1, write_back(c1[i], va, beta, ci + 16, k1, bias != NULL, bias1, relu));
     }
 }
 #define HAVE_SIMD_KERNEL 1
@@ -633,7 +646,7 @@ static inline __attribute__((always_inline)) void direct_tile(const int R, const
         a += aks;
         b += ldb;
     }
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta), zero = _mm512_setzero_ps();
+    __m512 va = _mm512_set1_ps(alpha), zero = _mm512_setzero_ps();
     __m512 bias0 = zero, bias1 = zero;
     if (bias) {
         bias0 = _mm512_maskz_loadu_ps(m0, bias);
@@ -644,11 +657,8 @@ static inline __attribute__((always_inline)) void direct_tile(const int R, const
         float *ci = c + (size_t)i * ldc;
         for (int v = 0; v < V; v++) {
             __mmask16 mv = v ? m1 : m0;
-            __m512 r = _mm512_mul_ps(va, acc[i][v]);
-            if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mv, ci + 16 * v), r);
-            if (bias) r = _mm512_add_ps(r, v ? bias1 : bias0);
-            if (relu) r = _mm512_max_ps(zero, r);
-            _mm512_mask_storeu_ps(ci + 16 * v, mv, r);
+            _mm512_mask_storeu_ps(ci + 16 * v, mv,
+                                  write_back(acc[i][v], va, beta, ci + 16 * v, mv, bias != NULL, v ? bias1 : bias0, relu));
         }
     }
 }
@@ -715,11 +725,7 @@ static void gemm_block(const gemm_args *g, int i0, int i1, int j0, int j1)
     if (i0 >= i1 || j0 >= j1) return;
     int K = g->K;
     int mcmax = i1 - i0 < MC ? i1 - i0 : MC, ncmax = j1 - j0 < NC ? j1 - j0 : NC;
-    /* K is cut into equal blocks of at most KC (784 = 4 x 196, not
-     * 3 x 256 + 16): a short last block would pay the C update for little
-     * work. The blocking depends on K only, never on the thread split. */
-    int nkb = (K + KC - 1) / KC;
-    int kcmax = (K + nkb - 1) / nkb;
+    int kcmax = k_block(K);
     /* A part rounded up to 16 floats so that Bp is 64-byte aligned too */
     size_t asz = ((size_t)((mcmax + MR - 1) / MR * MR) * kcmax + 15) & ~(size_t)15;
     size_t bsz = (size_t)((ncmax + NR - 1) / NR * NR) * kcmax;
@@ -765,8 +771,7 @@ static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
 {
     if (i0 >= i1 || j0 >= j1) return;
     int K = g->K;
-    int nkb = (K + KC - 1) / KC;
-    int kcmax = (K + nkb - 1) / nkb;
+    int kcmax = k_block(K);
     float *buf = NULL;
     if (!g->transA && !(buf = pack_buffer((size_t)DIR_MAXR * kcmax))) {
         gemm_unpacked(g, i0, i1, j0, j1);
@@ -848,7 +853,7 @@ static inline __attribute__((always_inline)) void swapped_kloop(const int gather
 static void swapped_block(const gemm_args *g, int i0, int i1, int j0, int j1)
 {
     if (i0 >= i1 || j0 >= j1) return;
-    const int K = g->K, nkb = (K + KC - 1) / KC, kcmax = (K + nkb - 1) / nkb;
+    const int K = g->K, kcmax = k_block(K);
     const int mi = i1 - i0, ns = (mi + NR - 1) / NR;
     float *xt = pack_buffer((size_t)ns * NR * K);
     if (!xt) {
