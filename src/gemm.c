@@ -39,6 +39,7 @@
  * results are bit-identical for any number of threads.
  */
 #include "mnist/gemm.h"
+#include "simd.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -432,6 +433,35 @@ static void kernel_simd(int kc, const float *a, const float *b, float *c, int ld
 }
 #define HAVE_SIMD_KERNEL 1
 #elif defined(__AVX2__) && defined(__FMA__)
+/* Lanes [0, n) of an 8-float vector, as the mask operand of maskload /
+ * maskstore (all lanes when n >= 8, none when n <= 0). */
+static inline __m256i lanes_below(int n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* The AVX2 write-back of one vector of a row of C, in the AVX-512 order:
+ * alpha * acc, beta * C fused (C not read when beta == 0), bias, ReLU. */
+static inline __m256 write_back(__m256 acc, __m256 va, float beta, const float *c, __m256i m, int has_bias,
+                                __m256 bias, int relu)
+{
+    __m256 r = _mm256_mul_ps(va, acc);
+    if (beta != 0.0f) r = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_maskload_ps(c, m), r);
+    if (has_bias) r = _mm256_add_ps(r, bias);
+    if (relu) r = _mm256_max_ps(_mm256_setzero_ps(), r);
+    return r;
+}
+
+/* A full vector goes out with a plain store (vmaskmovps stores are slow on
+ * AMD), an edge one under its mask. */
+static inline void store_lanes(float *c, __m256i m, int full, __m256 v)
+{
+    if (full)
+        _mm256_storeu_ps(c, v);
+    else
+        _mm256_maskstore_ps(c, m, v);
+}
+
 static void kernel_simd(int kc, const float *a, const float *b, float *c, int ldc, int m, int n, float alpha,
                         float beta, const float *bias, int relu)
 {
@@ -443,6 +473,8 @@ static void kernel_simd(int kc, const float *a, const float *b, float *c, int ld
     }
     for (int k = 0; k < kc; k++) {
         __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        /* in registers: GCC would fold b1's load into all MR of its FMAs */
+        __asm__("" : "+x"(b0), "+x"(b1));
 #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             __m256 av = _mm256_broadcast_ss(a + i);
@@ -452,38 +484,22 @@ static void kernel_simd(int kc, const float *a, const float *b, float *c, int ld
         a += MR;
         b += NR;
     }
-    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta), zero = _mm256_setzero_ps();
+    __m256 va = _mm256_set1_ps(alpha), zero = _mm256_setzero_ps();
+    __m256i k0 = lanes_below(n), k1 = lanes_below(n - 8);
     __m256 bias0 = zero, bias1 = zero;
-    float t[NR];
     if (bias) {
-        for (int j = 0; j < NR; j++) t[j] = j < n ? bias[j] : 0.0f;
-        bias0 = _mm256_loadu_ps(t);
-        bias1 = _mm256_loadu_ps(t + 8);
+        bias0 = _mm256_maskload_ps(bias, k0);
+        bias1 = _mm256_maskload_ps(bias + 8, k1);
     }
-    if (m > MR) m = MR;
-    for (int i = 0; i < m; i++) {
+    /* unrolled with constant i so the accumulators stay in registers (an
+     * index known only at run time makes GCC keep them in memory, and it
+     * then stores them on every k: a third of the speed) */
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+        if (i >= m) break;
         float *ci = c + (size_t)i * ldc;
-        /* full tiles go straight to C, edges through the temporary t */
-        float *io = n == NR ? ci : t;
-        __m256 r0 = _mm256_mul_ps(va, c0[i]), r1 = _mm256_mul_ps(va, c1[i]);
-        if (beta != 0.0f) {
-            if (n < NR)
-                for (int j = 0; j < NR; j++) t[j] = j < n ? ci[j] : 0.0f;
-            r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(io), r0);
-            r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(io + 8), r1);
-        }
-        if (bias) {
-            r0 = _mm256_add_ps(r0, bias0);
-            r1 = _mm256_add_ps(r1, bias1);
-        }
-        if (relu) {
-            r0 = _mm256_max_ps(zero, r0);
-            r1 = _mm256_max_ps(zero, r1);
-        }
-        _mm256_storeu_ps(io, r0);
-        _mm256_storeu_ps(io + 8, r1);
-        if (n < NR)
-            for (int j = 0; j < n; j++) ci[j] = t[j];
+        store_lanes(ci, k0, n >= 8, write_back(c0[i], va, beta, ci, k0, bias != NULL, bias0, relu));
+        store_lanes(ci + 8, k1, n >= 16, write_back(c1[i], va, beta, ci + 8, k1, bias != NULL, bias1, relu));
     }
 }
 #define HAVE_SIMD_KERNEL 1
@@ -500,12 +516,13 @@ static kernel_fn *pick_kernel(void)
 
 /* ---- small-N path: C = op(A) * B^T as dot products ------------------------
  * For the output layer (N = 10 classes, B stored N x K) packing would pad
- * N up to NR and transpose all of A; instead an 8 x 2 block of C keeps 16
- * zmm accumulators running along K (both A rows and B rows are contiguous
- * in K), then folds them with one transposing reduction. AVX-512 only. */
-#if defined(__AVX512F__)
-#define DOT_MI 8
+ * N up to NR and transpose all of A; instead a DOT_MI x 2 block of C keeps
+ * MN_VL vector accumulators (AVX-512: 8 x 2 blocks, 16 zmm; AVX2: 4 x 2, 8
+ * ymm) running along K (both A rows and B rows are contiguous in K), then
+ * folds them with one transposing reduction. */
+#if MN_VL
 #define DOT_NJ 2
+#define DOT_MI (MN_VL / DOT_NJ)
 #define DOT_MAX_N 16
 /* K per block: the 8 rows of A (8 KiB) and the B rows stay in L1 while all
  * column pairs pass over them; the pairs' accumulators wait in memory
@@ -514,8 +531,9 @@ static kernel_fn *pick_kernel(void)
  * from L3 once per pair. */
 #define DOT_KB 256
 
-/* lane l of the result = sum of the 16 lanes of v[l] */
-static inline __m512 reduce16(const __m512 *v)
+/* lane l of the result = sum of the MN_VL lanes of v[l] */
+#if defined(__AVX512F__)
+static inline __m512 reduce_lanes(const __m512 *v)
 {
     __m512 w[8], y[4];
     for (int p = 0; p < 8; p++)
@@ -529,14 +547,30 @@ static inline __m512 reduce16(const __m512 *v)
     return _mm512_add_ps(_mm512_shuffle_f32x4(s01, s23, _MM_SHUFFLE(2, 0, 2, 0)),
                          _mm512_shuffle_f32x4(s01, s23, _MM_SHUFFLE(3, 1, 3, 1)));
 }
+#else
+static inline __m256 reduce_lanes(const __m256 *v)
+{
+    __m256 w[4], y[2];
+    for (int p = 0; p < 4; p++)
+        w[p] = _mm256_add_ps(_mm256_unpacklo_ps(v[2 * p], v[2 * p + 1]), _mm256_unpackhi_ps(v[2 * p], v[2 * p + 1]));
+    /* y[q] lane l < 4: v[4q + l] over its low 128 bits, lane 4 + l: its high */
+    for (int q = 0; q < 2; q++) {
+        __m256d lo = _mm256_unpacklo_pd(_mm256_castps_pd(w[2 * q]), _mm256_castps_pd(w[2 * q + 1]));
+        __m256d hi = _mm256_unpackhi_pd(_mm256_castps_pd(w[2 * q]), _mm256_castps_pd(w[2 * q + 1]));
+        y[q] = _mm256_add_ps(_mm256_castpd_ps(lo), _mm256_castpd_ps(hi));
+    }
+    return _mm256_add_ps(_mm256_permute2f128_ps(y[0], y[1], 0x20), _mm256_permute2f128_ps(y[0], y[1], 0x31));
+}
+#endif
 
 /* rows [i0, i1) of C = alpha * A B^T + beta C, A: M x K (lda), B: N x K (ldb) */
 static void dot_rows(int i0, int i1, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
                      float beta, float *C, int ldc, const float *bias, int relu)
 {
-    int kfull = K & ~15;
-    __mmask16 tailm = (__mmask16)((1u << (K & 15)) - 1u);
-    __m512 saved[(DOT_MAX_N + DOT_NJ - 1) / DOT_NJ][16];
+    int kfull = K & ~(MN_VL - 1);
+    const int tail = K & (MN_VL - 1);
+    const vmask tailm = vmask_low(tail);
+    vf saved[(DOT_MAX_N + DOT_NJ - 1) / DOT_NJ][MN_VL];
     for (int ib = i0; ib < i1; ib += DOT_MI) {
         int mi = i1 - ib < DOT_MI ? i1 - ib : DOT_MI;
         const float *ar[DOT_MI];
@@ -546,55 +580,52 @@ static void dot_rows(int i0, int i1, int N, int K, float alpha, const float *A, 
             for (int jb = 0; jb < N; jb += DOT_NJ) {
                 int nj = N - jb < DOT_NJ ? N - jb : DOT_NJ;
                 const float *b0 = B + (size_t)jb * ldb, *b1 = nj > 1 ? b0 + ldb : b0;
-                __m512 acc[16], *keep = saved[jb / DOT_NJ];
-                for (int r = 0; r < 16; r++) acc[r] = k0 ? keep[r] : _mm512_setzero_ps();
-                for (int k = k0; k < k1; k += 16) {
-                    __m512 vb0 = _mm512_loadu_ps(b0 + k), vb1 = _mm512_loadu_ps(b1 + k);
+                vf acc[MN_VL], *keep = saved[jb / DOT_NJ];
+                for (int r = 0; r < MN_VL; r++) acc[r] = k0 ? keep[r] : vf_zero();
+                for (int k = k0; k < k1; k += MN_VL) {
+                    vf vb0 = vf_loadu(b0 + k), vb1 = vf_loadu(b1 + k);
 #pragma GCC unroll 8
                     for (int r = 0; r < DOT_MI; r++) {
-                        __m512 va = _mm512_loadu_ps(ar[r] + k);
+                        vf va = vf_loadu(ar[r] + k);
                         /* one load for both FMAs: compilers otherwise fold the
                          * load into each, and the loads, not the FMAs, bound
                          * the loop (measured 1.30 -> 1.0 us at 32 x 10 x 128) */
                         __asm__("" : "+v"(va));
-                        acc[2 * r] = _mm512_fmadd_ps(va, vb0, acc[2 * r]);
-                        acc[2 * r + 1] = _mm512_fmadd_ps(va, vb1, acc[2 * r + 1]);
+                        acc[2 * r] = vf_fmadd(va, vb0, acc[2 * r]);
+                        acc[2 * r + 1] = vf_fmadd(va, vb1, acc[2 * r + 1]);
                     }
                 }
                 if (!last) {
-                    for (int r = 0; r < 16; r++) keep[r] = acc[r];
+                    for (int r = 0; r < MN_VL; r++) keep[r] = acc[r];
                     continue;
                 }
-                if (tailm) {
-                    __m512 vb0 = _mm512_maskz_loadu_ps(tailm, b0 + kfull),
-                           vb1 = _mm512_maskz_loadu_ps(tailm, b1 + kfull);
+                if (tail) {
+                    vf vb0 = vf_maskz_loadu(tailm, b0 + kfull), vb1 = vf_maskz_loadu(tailm, b1 + kfull);
 #pragma GCC unroll 8
                     for (int r = 0; r < DOT_MI; r++) {
-                        __m512 va = _mm512_maskz_loadu_ps(tailm, ar[r] + kfull);
-                        acc[2 * r] = _mm512_fmadd_ps(va, vb0, acc[2 * r]);
-                        acc[2 * r + 1] = _mm512_fmadd_ps(va, vb1, acc[2 * r + 1]);
+                        vf va = vf_maskz_loadu(tailm, ar[r] + kfull);
+                        acc[2 * r] = vf_fmadd(va, vb0, acc[2 * r]);
+                        acc[2 * r + 1] = vf_fmadd(va, vb1, acc[2 * r + 1]);
                     }
                 }
-                /* lane 2r + q is C[ib + r][jb + q]; the epilogue runs on all 16
-                 * lanes at once, in the order the kernels use (alpha, beta as a
+                /* lane 2r + q is C[ib + r][jb + q]; the epilogue runs on all
+                 * MN_VL lanes at once, in the order the kernels use (alpha, beta as a
                  * separate multiply and add, bias, relu), and each row gets its
                  * nj floats back with one small copy */
-                __m512 sum = _mm512_mul_ps(_mm512_set1_ps(alpha), reduce16(acc));
-                float t[16];
+                vf sum = vf_mul(vf_set1(alpha), reduce_lanes(acc));
+                float t[MN_VL];
                 if (beta != 0.0f) {
                     for (int r = 0; r < DOT_MI; r++)
                         for (int q = 0; q < DOT_NJ; q++)
                             t[2 * r + q] = r < mi && q < nj ? C[(size_t)(ib + r) * ldc + jb + q] : 0.0f;
-                    sum = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(beta), _mm512_loadu_ps(t)), sum);
+                    sum = vf_add(vf_mul(vf_set1(beta), vf_loadu(t)), sum);
                 }
                 if (bias) {
                     float pair[2] = {bias[jb], nj > 1 ? bias[jb + 1] : 0.0f};
-                    double d;
-                    memcpy(&d, pair, sizeof d);
-                    sum = _mm512_add_ps(sum, _mm512_castpd_ps(_mm512_set1_pd(d)));
+                    sum = vf_add(sum, vf_set1_pair(pair));
                 }
-                if (relu) sum = _mm512_max_ps(_mm512_setzero_ps(), sum);
-                _mm512_storeu_ps(t, sum);
+                if (relu) sum = vf_max(vf_zero(), sum);
+                vf_storeu(t, sum);
                 for (int r = 0; r < mi; r++) memcpy(C + (size_t)(ib + r) * ldc + jb, t + 2 * r, (size_t)nj * sizeof *t);
             }
         }
@@ -612,53 +643,58 @@ static void dot_rows(int i0, int i1, int N, int K, float alpha, const float *A, 
  * from A itself (transA) or from a small R x kc copy. Every element of C sees
  * exactly the operations of kernel_simd under the same K blocking (an FMA
  * chain over k from zero, alpha, beta, bias, relu in that order), so the
- * choice of path never changes a bit of the result. AVX-512 only. */
-#if defined(__AVX512F__)
+ * choice of path never changes a bit of the result. A tile is at most
+ * DIR_MAXR x DIR_V vectors: 28 of AVX-512's 32 registers, 14 of AVX2's 16. */
+#if MN_VL
 #define DIR_MAXR 14
+#if MN_VL == 16
+#define DIR_V 2
+#else
+#define DIR_V 1
+#endif
 
 typedef void direct_fn(int kc, const float *a, size_t aks, const float *b, size_t ldb, float *c, int ldc, int n,
                        float alpha, float beta, const float *bias, int relu);
 
 /* a(i, k) = a[k * aks + i]; R and V are constants after inlining, so the
- * R x V accumulators live in zmm registers (at most 28 of the 32). */
+ * R x V accumulators live in registers. */
 static inline __attribute__((always_inline)) void direct_tile(const int R, const int V, int kc, const float *a,
                                                               size_t aks, const float *b, size_t ldb, float *c,
                                                               int ldc, int n, float alpha, float beta,
                                                               const float *bias, int relu)
 {
-    __m512 acc[DIR_MAXR][2];
-    __mmask16 m0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
-    __mmask16 m1 = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? (__mmask16)0 : (__mmask16)((1u << (n - 16)) - 1u);
+    vf acc[DIR_MAXR][2];
+    vmask m0 = vmask_first(n), m1 = vmask_first(n - MN_VL);
 #pragma GCC unroll 16
     for (int i = 0; i < R; i++) {
-        acc[i][0] = _mm512_setzero_ps();
-        acc[i][1] = _mm512_setzero_ps();
+        acc[i][0] = vf_zero();
+        acc[i][1] = vf_zero();
     }
     for (int k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_setzero_ps();
-        if (V > 1) b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+        vf b0 = vf_maskz_loadu(m0, b), b1 = vf_zero();
+        if (V > 1) b1 = vf_maskz_loadu(m1, b + MN_VL);
 #pragma GCC unroll 16
         for (int i = 0; i < R; i++) {
-            __m512 av = _mm512_set1_ps(a[i]);
-            acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
-            if (V > 1) acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
+            vf av = vf_set1(a[i]);
+            acc[i][0] = vf_fmadd(av, b0, acc[i][0]);
+            if (V > 1) acc[i][1] = vf_fmadd(av, b1, acc[i][1]);
         }
         a += aks;
         b += ldb;
     }
-    __m512 va = _mm512_set1_ps(alpha), zero = _mm512_setzero_ps();
-    __m512 bias0 = zero, bias1 = zero;
+    vf va = vf_set1(alpha), zero = vf_zero();
+    vf bias0 = zero, bias1 = zero;
     if (bias) {
-        bias0 = _mm512_maskz_loadu_ps(m0, bias);
-        if (V > 1) bias1 = _mm512_maskz_loadu_ps(m1, bias + 16);
+        bias0 = vf_maskz_loadu(m0, bias);
+        if (V > 1) bias1 = vf_maskz_loadu(m1, bias + MN_VL);
     }
 #pragma GCC unroll 16
     for (int i = 0; i < R; i++) {
         float *ci = c + (size_t)i * ldc;
         for (int v = 0; v < V; v++) {
-            __mmask16 mv = v ? m1 : m0;
-            _mm512_mask_storeu_ps(ci + 16 * v, mv,
-                                  write_back(acc[i][v], va, beta, ci + 16 * v, mv, bias != NULL, v ? bias1 : bias0, relu));
+            vmask mv = v ? m1 : m0;
+            vf_store_lanes(ci + MN_VL * v, mv, n >= MN_VL * (v + 1),
+                           write_back(acc[i][v], va, beta, ci + MN_VL * v, mv, bias != NULL, v ? bias1 : bias0, relu));
         }
     }
 }
@@ -669,12 +705,17 @@ static inline __attribute__((always_inline)) void direct_tile(const int R, const
     {                                                                                                            \
         direct_tile(R, V, kc, a, aks, b, ldb, c, ldc, n, alpha, beta, bias, relu);                               \
     }
+#if DIR_V == 2
 #define DIRECT_FNS(R) DIRECT_FN(R, 1) DIRECT_FN(R, 2)
+#define DIRECT_ROW(R) {direct_##R##_1, direct_##R##_2}
+#else
+#define DIRECT_FNS(R) DIRECT_FN(R, 1)
+#define DIRECT_ROW(R) {direct_##R##_1}
+#endif
 DIRECT_FNS(1) DIRECT_FNS(2) DIRECT_FNS(3) DIRECT_FNS(4) DIRECT_FNS(5) DIRECT_FNS(6) DIRECT_FNS(7)
 DIRECT_FNS(8) DIRECT_FNS(9) DIRECT_FNS(10) DIRECT_FNS(11) DIRECT_FNS(12) DIRECT_FNS(13) DIRECT_FNS(14)
-#define DIRECT_ROW(R) {direct_##R##_1, direct_##R##_2}
-static direct_fn *const direct_table[DIR_MAXR + 1][2] = {
-    {NULL, NULL},     DIRECT_ROW(1),  DIRECT_ROW(2),  DIRECT_ROW(3),  DIRECT_ROW(4),
+static direct_fn *const direct_table[DIR_MAXR + 1][DIR_V] = {
+    {NULL},     DIRECT_ROW(1),  DIRECT_ROW(2),  DIRECT_ROW(3),  DIRECT_ROW(4),
     DIRECT_ROW(5),    DIRECT_ROW(6),  DIRECT_ROW(7),  DIRECT_ROW(8),  DIRECT_ROW(9),
     DIRECT_ROW(10),   DIRECT_ROW(11), DIRECT_ROW(12), DIRECT_ROW(13), DIRECT_ROW(14)};
 #endif
@@ -763,7 +804,7 @@ static void gemm_block(const gemm_args *g, int i0, int i1, int j0, int j1)
     }
 }
 
-#if defined(__AVX512F__)
+#if MN_VL
 /* The direct path over the output rectangle [i0, i1) x [j0, j1) (op(B) = B).
  * Same K blocks as gemm_block; rows go in tiles of MR, or all at once when
  * at most DIR_MAXR remain. */
@@ -796,9 +837,9 @@ static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
                 a = buf;
                 aks = (size_t)r;
             }
-            for (int jb = j0; jb < j1; jb += 32) {
-                int n = j1 - jb < 32 ? j1 - jb : 32;
-                direct_table[r][n > 16](kc, a, aks, g->B + (size_t)pc * g->ldb + jb, (size_t)g->ldb,
+            for (int jb = j0; jb < j1; jb += DIR_V * MN_VL) {
+                int n = j1 - jb < DIR_V * MN_VL ? j1 - jb : DIR_V * MN_VL;
+                direct_table[r][DIR_V > 1 && n > MN_VL](kc, a, aks, g->B + (size_t)pc * g->ldb + jb, (size_t)g->ldb,
                                         g->C + (size_t)ib * g->ldc + jb, g->ldc, n, g->alpha, beta,
                                         last && g->bias ? g->bias + jb : NULL, last ? g->relu : 0);
             }
@@ -808,7 +849,7 @@ static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
 }
 #endif
 
-#if defined(__AVX512F__)
+#if MN_VL
 /* ---- swapped path for C = op(A) * B^T with few rows of A ---------------------
  * The dense layer's forward pass is X[M x K] * W^T with W stored N x K (out x
  * in), and W changes every step: the packed path transposes all of W into
@@ -820,7 +861,8 @@ static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
  * as a fused multiply-add; bias and relu after the last block), with the
  * running value kept in a small tile between blocks; so the bits are those
  * of the packed path. The tile goes to C transposed, once, at the end. */
-#define SW_ROWS 8 /* rows of W (columns of C) per tile */
+/* rows of W (columns of C) per tile: 2 x SW_ROWS accumulators, as kernel_simd */
+#define SW_ROWS MR
 #ifndef SWAP_MAX_FLOATS
 #define SWAP_MAX_FLOATS (128 * 1024) /* packed X^T (M x K) of one thread, floats */
 #endif
@@ -830,22 +872,22 @@ static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
  * wr[q][col[k]] (col already offset by pc). */
 static inline __attribute__((always_inline)) void swapped_kloop(const int gathered, int pc, int kc,
                                                                 const float *const *wr, const int *col,
-                                                                const float *b, __m512 (*acc)[2])
+                                                                const float *b, vf (*acc)[2])
 {
     const float *w[SW_ROWS];
 #pragma GCC unroll 8
     for (int q = 0; q < SW_ROWS; q++) {
-        acc[q][0] = acc[q][1] = _mm512_setzero_ps();
+        acc[q][0] = acc[q][1] = vf_zero();
         w[q] = wr[q] + (gathered ? 0 : pc);
     }
     for (int k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_load_ps(b + (size_t)k * NR), b1 = _mm512_load_ps(b + (size_t)k * NR + 16);
+        vf b0 = vf_load(b + (size_t)k * NR), b1 = vf_load(b + (size_t)k * NR + MN_VL);
         const size_t off = gathered ? (size_t)col[k] : (size_t)k;
 #pragma GCC unroll 8
         for (int q = 0; q < SW_ROWS; q++) {
-            __m512 av = _mm512_set1_ps(w[q][off]);
-            acc[q][0] = _mm512_fmadd_ps(av, b0, acc[q][0]);
-            acc[q][1] = _mm512_fmadd_ps(av, b1, acc[q][1]);
+            vf av = vf_set1(w[q][off]);
+            acc[q][0] = vf_fmadd(av, b0, acc[q][0]);
+            acc[q][1] = vf_fmadd(av, b1, acc[q][1]);
         }
     }
 }
@@ -865,7 +907,7 @@ static void swapped_block(const gemm_args *g, int i0, int i1, int j0, int j1)
         int kc = K - pc < kcmax ? K - pc : kcmax;
         pack_b(1, g->A, g->lda, pc, kc, i0, mi, xt + (size_t)pc * ns * NR);
     }
-    const __m512 va = _mm512_set1_ps(g->alpha), one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
+    const vf va = vf_set1(g->alpha), one = vf_set1(1.0f), zero = vf_zero();
     for (int jb = j0; jb < j1; jb += SW_ROWS) {
         const int r = j1 - jb < SW_ROWS ? j1 - jb : SW_ROWS;
         const float *wr[SW_ROWS];
@@ -875,43 +917,43 @@ static void swapped_block(const gemm_args *g, int i0, int i1, int j0, int j1)
         }
         for (int sl = 0; sl < ns; sl++) {
             const int ib = i0 + sl * NR, ni = i1 - ib < NR ? i1 - ib : NR;
-            __m512 st[SW_ROWS][2]; /* the running C^T tile: st[q][v] lane l = C[ib + 16v + l][jb + q] */
+            vf st[SW_ROWS][2]; /* the running C^T tile: st[q][v] lane l = C[ib + VL v + l][jb + q] */
             if (g->beta != 0.0f) {
                 float t[SW_ROWS][NR];
                 for (int q = 0; q < SW_ROWS; q++)
                     for (int i = 0; i < NR; i++)
                         t[q][i] = q < r && i < ni ? g->C[(size_t)(ib + i) * g->ldc + jb + q] : 0.0f;
                 for (int q = 0; q < SW_ROWS; q++) {
-                    st[q][0] = _mm512_loadu_ps(t[q]);
-                    st[q][1] = _mm512_loadu_ps(t[q] + 16);
+                    st[q][0] = vf_loadu(t[q]);
+                    st[q][1] = vf_loadu(t[q] + MN_VL);
                 }
             }
             for (int pc = 0; pc < K; pc += kcmax) {
                 const int kc = K - pc < kcmax ? K - pc : kcmax;
                 const float *b = xt + (size_t)pc * ns * NR + (size_t)sl * NR * kc;
-                __m512 acc[SW_ROWS][2];
+                vf acc[SW_ROWS][2];
                 if (g->bcol)
                     swapped_kloop(1, pc, kc, wr, g->bcol + pc, b, acc);
                 else
                     swapped_kloop(0, pc, kc, wr, NULL, b, acc);
                 /* kernel_simd's write-back with beta = g->beta in the first block, 1 after */
-                const __m512 vb = pc == 0 ? _mm512_set1_ps(g->beta) : one;
+                const vf vb = pc == 0 ? vf_set1(g->beta) : one;
                 const int use_c = pc > 0 || g->beta != 0.0f;
 #pragma GCC unroll 8
                 for (int q = 0; q < SW_ROWS; q++)
                     for (int v = 0; v < 2; v++) {
-                        __m512 t = _mm512_mul_ps(va, acc[q][v]);
-                        st[q][v] = use_c ? _mm512_fmadd_ps(vb, st[q][v], t) : t;
+                        vf t = vf_mul(va, acc[q][v]);
+                        st[q][v] = use_c ? vf_fmadd(vb, st[q][v], t) : t;
                     }
             }
             float t[SW_ROWS][NR];
             for (int q = 0; q < SW_ROWS; q++) {
-                __m512 bq = g->bias && q < r ? _mm512_set1_ps(g->bias[jb + q]) : zero;
+                vf bq = g->bias && q < r ? vf_set1(g->bias[jb + q]) : zero;
                 for (int v = 0; v < 2; v++) {
-                    __m512 x = st[q][v];
-                    if (g->bias) x = _mm512_add_ps(x, bq);
-                    if (g->relu) x = _mm512_max_ps(zero, x);
-                    _mm512_storeu_ps(t[q] + 16 * v, x);
+                    vf x = st[q][v];
+                    if (g->bias) x = vf_add(x, bq);
+                    if (g->relu) x = vf_max(zero, x);
+                    vf_storeu(t[q] + MN_VL * v, x);
                 }
             }
             for (int i = 0; i < ni; i++) {
@@ -973,7 +1015,7 @@ static void choose_grid(int M, int N, int K, int nt, int *pm, int *pn)
     }
 }
 
-#if defined(__AVX512F__)
+#if MN_VL
 /* The direct path where it beats packing: a few rows (the output layer's
  * weight gradient, M = 10: 1.7-2x the packed path's GFLOP/s, which pads M
  * to 16). With short K (the output layer's input gradient, K = 10) or many
@@ -1024,7 +1066,7 @@ void mn_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha, const
         scale_c(M, N, beta, C, ldc, bias, relu);
         return;
     }
-#if defined(__AVX512F__)
+#if MN_VL
     if (!transA && transB && N <= DOT_MAX_N && !g_force_portable) {
         int nt = mn_get_threads();
         if ((double)M * N * K < (double)PAR_THRESHOLD || K < PAR_MIN_K || M < 2 * DOT_MI) nt = 1;
@@ -1046,7 +1088,7 @@ void mn_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha, const
 #endif
     gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, bias, relu, pick_kernel(), NULL, NULL};
     block_fn *block = gemm_block;
-#if defined(__AVX512F__)
+#if MN_VL
     if (use_direct(transB, M)) block = direct_block;
     else if (use_swapped(transA, transB, M, N, K)) block = swapped_block;
 #endif
@@ -1062,7 +1104,7 @@ void mn_sgemm_nt_gather(int M, int N, int K, float alpha, const float *A, int ld
         return;
     }
     gemm_args g = {0, 1, M, N, K, alpha, beta, A, base, C, lda, 0, ldc, NULL, 0, pick_kernel(), row, col};
-#if defined(__AVX512F__)
+#if MN_VL
     if (!g_force_portable) {
         run_blocks(&g, swapped_block);
         return;

@@ -1,0 +1,82 @@
+/* simd.h - the vector operations shared by the kernels, for the two x86
+ * vector widths we build for: AVX-512 (16 floats) and AVX2 with FMA (8
+ * floats). Code written with these names compiles to the same instructions
+ * it would with the intrinsics spelled out, so one loop serves both widths;
+ * MN_VL is 0 when neither is available (the portable loops then run).
+ *
+ * Masks: vmask_first(n) selects lanes [0, n) (none when n <= 0, all when
+ * n >= MN_VL); masked loads give 0 in unselected lanes, masked stores leave
+ * memory there untouched. */
+#ifndef MN_SIMD_H
+#define MN_SIMD_H
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define MN_VL 16
+typedef __m512 vf;
+typedef __mmask16 vmask;
+static inline vmask vmask_first(int n)
+{
+    return n >= 16 ? (vmask)0xFFFF : n <= 0 ? (vmask)0 : (vmask)((1u << n) - 1u);
+}
+#define vf_zero() _mm512_setzero_ps()
+#define vf_set1(x) _mm512_set1_ps(x)
+#define vf_load(p) _mm512_load_ps(p)
+#define vf_loadu(p) _mm512_loadu_ps(p)
+#define vf_storeu(p, v) _mm512_storeu_ps(p, v)
+#define vf_maskz_loadu(m, p) _mm512_maskz_loadu_ps(m, p)
+#define vf_mask_storeu(p, m, v) _mm512_mask_storeu_ps(p, m, v)
+/* the store of a vector of which lanes m are wanted, full when all are */
+#define vf_store_lanes(p, m, full, v) _mm512_mask_storeu_ps(p, m, v)
+/* vmask_first for 0 <= n < 16 */
+#define vmask_low(n) ((vmask)((1u << (n)) - 1u))
+#define vf_add(a, b) _mm512_add_ps(a, b)
+#define vf_sub(a, b) _mm512_sub_ps(a, b)
+#define vf_mul(a, b) _mm512_mul_ps(a, b)
+#define vf_max(a, b) _mm512_max_ps(a, b)
+#define vf_fmadd(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define vf_fnmadd(a, b, c) _mm512_fnmadd_ps(a, b, c)
+/* the pair (x[0], x[1]) repeated over all lanes */
+static inline vf vf_set1_pair(const float *x)
+{
+    double d;
+    __builtin_memcpy(&d, x, sizeof d);
+    return _mm512_castpd_ps(_mm512_set1_pd(d));
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define MN_VL 8
+typedef __m256 vf;
+typedef __m256i vmask;
+static inline vmask vmask_first(int n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#define vf_zero() _mm256_setzero_ps()
+#define vf_set1(x) _mm256_set1_ps(x)
+#define vf_load(p) _mm256_load_ps(p)
+#define vf_loadu(p) _mm256_loadu_ps(p)
+#define vf_storeu(p, v) _mm256_storeu_ps(p, v)
+#define vf_maskz_loadu(m, p) _mm256_maskload_ps(p, m)
+#define vf_mask_storeu(p, m, v) _mm256_maskstore_ps(p, m, v)
+/* a full vector goes out with a plain store: vmaskmovps stores are slow on
+ * AMD */
+#define vf_store_lanes(p, m, full, v) ((full) ? _mm256_storeu_ps(p, v) : _mm256_maskstore_ps(p, m, v))
+#define vmask_low(n) vmask_first(n)
+#define vf_add(a, b) _mm256_add_ps(a, b)
+#define vf_sub(a, b) _mm256_sub_ps(a, b)
+#define vf_mul(a, b) _mm256_mul_ps(a, b)
+#define vf_max(a, b) _mm256_max_ps(a, b)
+#define vf_fmadd(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define vf_fnmadd(a, b, c) _mm256_fnmadd_ps(a, b, c)
+static inline vf vf_set1_pair(const float *x)
+{
+    double d;
+    __builtin_memcpy(&d, x, sizeof d);
+    return _mm256_castpd_ps(_mm256_set1_pd(d));
+}
+#else
+#define MN_VL 0
+#endif
+
+#endif
