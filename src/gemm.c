@@ -259,6 +259,37 @@ static void transpose_block(const float *src, size_t ld, int rows, int kcount, f
         }
     }
 }
+#elif MN_VL == 8
+/* The AVX2 transpose of a rows x kcount block (both <= 8): column k goes to
+ * dst[k*dstride + 0 .. 8) under wmask. Rows past `rows` read as zero. When
+ * dstride < 8 (an A sliver of MR = 6), each column is stored whole but the
+ * last, since the next column's store overwrites the excess (vmaskmovps
+ * stores are slow on AMD); the last stays within its mask, so nothing past
+ * the sliver is touched. */
+static void transpose_block(const float *src, size_t ld, int rows, int kcount, float *dst, int dstride, vmask wmask)
+{
+    vmask km = vmask_first(kcount);
+    __m256 r[8], t[8], u[8];
+    for (int i = 0; i < 8; i++) r[i] = i < rows ? _mm256_maskload_ps(src + (size_t)i * ld, km) : _mm256_setzero_ps();
+    for (int p = 0; p < 4; p++) {
+        t[2 * p] = _mm256_unpacklo_ps(r[2 * p], r[2 * p + 1]);
+        t[2 * p + 1] = _mm256_unpackhi_ps(r[2 * p], r[2 * p + 1]);
+    }
+    /* u[4h + s]: column s (low 128 bits) and s + 4 (high) of rows 4h .. 4h+3 */
+    for (int h = 0; h < 2; h++) {
+        u[4 * h + 0] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    __m256 y[8]; /* y[c] = column c */
+    for (int s = 0; s < 4; s++) {
+        y[s] = _mm256_permute2f128_ps(u[s], u[4 + s], 0x20);
+        y[s + 4] = _mm256_permute2f128_ps(u[s], u[4 + s], 0x31);
+    }
+    /* in column order: a whole store's excess lands where the next one writes */
+    for (int c = 0; c < kcount; c++) vf_store_lanes(dst + (size_t)c * dstride, wmask, dstride >= 8 || c + 1 < kcount, y[c]);
+}
 #endif
 
 /* op(A)[i0 .. i0+mc)[p0 .. p0+kc) into ceil(mc/MR) slivers of kc x MR. */
@@ -278,10 +309,10 @@ static void pack_a(int transA, const float *A, int lda, int i0, int mc, int p0, 
             }
         } else {
             const float *src = A + (size_t)(i0 + is) * lda + p0;
-#if defined(__AVX512F__) && MR <= 16
-            for (int k = 0; k < kc; k += 16)
-                transpose_block(src + k, (size_t)lda, m, kc - k < 16 ? kc - k : 16, dst + (size_t)k * MR, MR,
-                                (__mmask16)((1u << MR) - 1u));
+#if MN_VL && MR <= MN_VL
+            for (int k = 0; k < kc; k += MN_VL)
+                transpose_block(src + k, (size_t)lda, m, kc - k < MN_VL ? kc - k : MN_VL, dst + (size_t)k * MR, MR,
+                                vmask_low(MR));
             dst += (size_t)kc * MR;
             continue;
 #endif
@@ -314,11 +345,11 @@ static void pack_b(int transB, const float *B, int ldb, int p0, int kc, int j0, 
         } else {
             /* B stored N x K: row j holds op(B)[.][j] contiguously */
             const float *src = B + (size_t)(j0 + js) * ldb + p0;
-#if defined(__AVX512F__) && NR % 16 == 0
-            for (int jb = 0; jb < NR; jb += 16)
-                for (int k = 0; k < kc; k += 16)
-                    transpose_block(jb < n ? src + (size_t)jb * ldb + k : src, (size_t)ldb, n - jb, kc - k < 16 ? kc - k : 16,
-                                    dst + (size_t)k * NR + jb, NR, (__mmask16)0xFFFF);
+#if MN_VL && NR % MN_VL == 0
+            for (int jb = 0; jb < NR; jb += MN_VL)
+                for (int k = 0; k < kc; k += MN_VL)
+                    transpose_block(jb < n ? src + (size_t)jb * ldb + k : src, (size_t)ldb, n - jb,
+                                    kc - k < MN_VL ? kc - k : MN_VL, dst + (size_t)k * NR + jb, NR, vmask_first(MN_VL));
             dst += (size_t)kc * NR;
             continue;
 #endif

@@ -3,6 +3,7 @@
 #include "mnist/optim.h"
 
 #include "mnist/gemm.h" /* mn_get_threads */
+#include "simd.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -73,60 +74,58 @@ static void sgd(const mn_optim *o, float *restrict p, const float *restrict g, s
 }
 
 /* RMSprop and Adam divide by sqrt(x) + eps for every parameter in every
- * step. With AVX-512 a square root and a division per 16 floats cost more
+ * step. With vectors a square root and a division per vector cost more
  * than the memory traffic of the update (we measured Adam at ~2 cycles per
- * parameter, compute-bound), so there we compute 1 / (sqrt(x) + eps) from
- * the 14-bit reciprocal estimates, each refined by one Newton step, to a
- * relative error below 1e-5 (tests/test_optim.c measures 7e-6): 2.5x fewer
- * cycles for the whole Adam step. x is
+ * parameter with AVX-512, compute-bound), so there we compute
+ * 1 / (sqrt(x) + eps) from the hardware's reciprocal estimates, each refined
+ * by one Newton step: relative error below 1e-5 from AVX-512's 14-bit
+ * estimates, and (error squared after a step) about 1e-6 from AVX2's
+ * 12-bit ones (tests/test_optim.c allows 2e-5). 2.5x fewer cycles for the
+ * whole Adam step with AVX-512. x is
  * clamped to 1e-30 first so that x = 0 (a weight that never had a
  * gradient) gives 1 / (1e-15 + eps) instead of 0 * inf. The result depends
  * only on the element's own values, so it is the same for any thread split;
  * it differs in the last bits from the portable loop below, which is what
- * builds without AVX-512 run. */
-#if defined(__AVX512F__)
-#include <immintrin.h>
-
-static inline __m512 inv_sqrt_eps(__m512 x, __m512 eps)
+ * builds without AVX2 or AVX-512 run. */
+#if MN_VL
+static inline vf inv_sqrt_eps(vf x, vf eps)
 {
-    const __m512 half = _mm512_set1_ps(0.5f), three_halves = _mm512_set1_ps(1.5f), two = _mm512_set1_ps(2.0f);
-    x = _mm512_max_ps(x, _mm512_set1_ps(1e-30f));
-    __m512 r = _mm512_rsqrt14_ps(x);                                          /* ~1/sqrt(x) */
-    __m512 hxr = _mm512_mul_ps(_mm512_mul_ps(half, x), r);
-    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(hxr, r, three_halves));             /* r (1.5 - x r^2 / 2) */
-    __m512 d = _mm512_fmadd_ps(x, r, eps);                                    /* sqrt(x) + eps */
-    __m512 q = _mm512_rcp14_ps(d);
-    return _mm512_mul_ps(q, _mm512_fnmadd_ps(d, q, two));                     /* q (2 - d q) */
+    const vf half = vf_set1(0.5f), three_halves = vf_set1(1.5f), two = vf_set1(2.0f);
+    x = vf_max(x, vf_set1(1e-30f));
+    vf r = vf_rsqrt_est(x);                                       /* ~1/sqrt(x) */
+    vf hxr = vf_mul(vf_mul(half, x), r);
+    r = vf_mul(r, vf_fnmadd(hxr, r, three_halves));               /* r (1.5 - x r^2 / 2) */
+    vf d = vf_fmadd(x, r, eps);                                   /* sqrt(x) + eps */
+    vf q = vf_rcp_est(d);
+    return vf_mul(q, vf_fnmadd(d, q, two));                       /* q (2 - d q) */
 }
 
 /* Both return the index where the scalar loop must take over. */
-static size_t rmsprop_avx512(const mn_optim *o, float *p, const float *g, size_t i, size_t i1)
+static size_t rmsprop_simd(const mn_optim *o, float *p, const float *g, size_t i, size_t i1)
 {
-    const __m512 rho = _mm512_set1_ps(o->rho), rho1 = _mm512_set1_ps(1.0f - o->rho), lr = _mm512_set1_ps(o->lr),
-                 eps = _mm512_set1_ps(o->eps);
-    for (; i + 16 <= i1; i += 16) {
-        __m512 gv = _mm512_loadu_ps(g + i), sv = _mm512_loadu_ps(o->v + i);
-        sv = _mm512_fmadd_ps(rho, sv, _mm512_mul_ps(rho1, _mm512_mul_ps(gv, gv)));
-        _mm512_storeu_ps(o->v + i, sv);
-        __m512 step = _mm512_mul_ps(_mm512_mul_ps(lr, gv), inv_sqrt_eps(sv, eps));
-        _mm512_storeu_ps(p + i, _mm512_sub_ps(_mm512_loadu_ps(p + i), step));
+    const vf rho = vf_set1(o->rho), rho1 = vf_set1(1.0f - o->rho), lr = vf_set1(o->lr), eps = vf_set1(o->eps);
+    for (; i + MN_VL <= i1; i += MN_VL) {
+        vf gv = vf_loadu(g + i), sv = vf_loadu(o->v + i);
+        sv = vf_fmadd(rho, sv, vf_mul(rho1, vf_mul(gv, gv)));
+        vf_storeu(o->v + i, sv);
+        vf step = vf_mul(vf_mul(lr, gv), inv_sqrt_eps(sv, eps));
+        vf_storeu(p + i, vf_sub(vf_loadu(p + i), step));
     }
     return i;
 }
 
-static size_t adam_avx512(const mn_optim *o, float alpha, float *p, const float *g, size_t i, size_t i1)
+static size_t adam_simd(const mn_optim *o, float alpha, float *p, const float *g, size_t i, size_t i1)
 {
-    const __m512 b1 = _mm512_set1_ps(o->beta1), b11 = _mm512_set1_ps(1.0f - o->beta1),
-                 b2 = _mm512_set1_ps(o->beta2), b21 = _mm512_set1_ps(1.0f - o->beta2), a = _mm512_set1_ps(alpha),
-                 eps = _mm512_set1_ps(o->eps);
-    for (; i + 16 <= i1; i += 16) {
-        __m512 gv = _mm512_loadu_ps(g + i), mv = _mm512_loadu_ps(o->m + i), vv = _mm512_loadu_ps(o->v + i);
-        mv = _mm512_fmadd_ps(b1, mv, _mm512_mul_ps(b11, gv));
-        vv = _mm512_fmadd_ps(b2, vv, _mm512_mul_ps(b21, _mm512_mul_ps(gv, gv)));
-        _mm512_storeu_ps(o->m + i, mv);
-        _mm512_storeu_ps(o->v + i, vv);
-        __m512 step = _mm512_mul_ps(_mm512_mul_ps(a, mv), inv_sqrt_eps(vv, eps));
-        _mm512_storeu_ps(p + i, _mm512_sub_ps(_mm512_loadu_ps(p + i), step));
+    const vf b1 = vf_set1(o->beta1), b11 = vf_set1(1.0f - o->beta1), b2 = vf_set1(o->beta2),
+             b21 = vf_set1(1.0f - o->beta2), a = vf_set1(alpha), eps = vf_set1(o->eps);
+    for (; i + MN_VL <= i1; i += MN_VL) {
+        vf gv = vf_loadu(g + i), mv = vf_loadu(o->m + i), vv = vf_loadu(o->v + i);
+        mv = vf_fmadd(b1, mv, vf_mul(b11, gv));
+        vv = vf_fmadd(b2, vv, vf_mul(b21, vf_mul(gv, gv)));
+        vf_storeu(o->m + i, mv);
+        vf_storeu(o->v + i, vv);
+        vf step = vf_mul(vf_mul(a, mv), inv_sqrt_eps(vv, eps));
+        vf_storeu(p + i, vf_sub(vf_loadu(p + i), step));
     }
     return i;
 }
@@ -136,8 +135,8 @@ static void rmsprop(const mn_optim *o, float *restrict p, const float *restrict 
 {
     float lr = o->lr, rho = o->rho, eps = o->eps;
     float *restrict s = o->v;
-#if defined(__AVX512F__)
-    i0 = rmsprop_avx512(o, p, g, i0, i1);
+#if MN_VL
+    i0 = rmsprop_simd(o, p, g, i0, i1);
 #endif
     for (size_t i = i0; i < i1; i++) {
         s[i] = rho * s[i] + (1.0f - rho) * g[i] * g[i];
@@ -149,8 +148,8 @@ static void adam(const mn_optim *o, float alpha, float *restrict p, const float 
 {
     float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
     float *restrict m = o->m, *restrict v = o->v;
-#if defined(__AVX512F__)
-    i0 = adam_avx512(o, alpha, p, g, i0, i1);
+#if MN_VL
+    i0 = adam_simd(o, alpha, p, g, i0, i1);
 #endif
     for (size_t i = i0; i < i1; i++) {
         m[i] = b1 * m[i] + (1.0f - b1) * g[i];

@@ -36,6 +36,9 @@ static inline vmask vmask_first(int n)
 #define vf_max(a, b) _mm512_max_ps(a, b)
 #define vf_fmadd(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define vf_fnmadd(a, b, c) _mm512_fnmadd_ps(a, b, c)
+/* estimates of 1 / sqrt(x) and 1 / x: relative error below 2^-14 */
+#define vf_rsqrt_est(x) _mm512_rsqrt14_ps(x)
+#define vf_rcp_est(x) _mm512_rcp14_ps(x)
 /* the pair (x[0], x[1]) repeated over all lanes */
 static inline vf vf_set1_pair(const float *x)
 {
@@ -69,6 +72,9 @@ static inline vmask vmask_first(int n)
 #define vf_max(a, b) _mm256_max_ps(a, b)
 #define vf_fmadd(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define vf_fnmadd(a, b, c) _mm256_fnmadd_ps(a, b, c)
+/* relative error below 1.5 * 2^-12 */
+#define vf_rsqrt_est(x) _mm256_rsqrt_ps(x)
+#define vf_rcp_est(x) _mm256_rcp_ps(x)
 static inline vf vf_set1_pair(const float *x)
 {
     double d;
