@@ -399,9 +399,51 @@ static int make_gather_plan(gather_plan *gp, const mn_conv_geom *g)
 }
 #endif
 
+#if !defined(__AVX512F__) && defined(__AVX2__)
+/* AVX2's im2col without padding and with unit column stride (AVX2 has no
+ * two-source permute for the gather above): every output row of a tap is
+ * an input row segment, copied with whole 8-float vectors in order, so a
+ * short piece's excess lands where the next row goes and is overwritten;
+ * only the tap's very last piece is stored under a mask, and partial loads
+ * are masked, so nothing outside the image or the row is touched. */
+static int rows_copy_ok(const mn_conv_geom *g)
+{
+    return g->ow >= 8 && !g->pt && !g->pl && g->sw == 1 && (g->oh - 1) * g->sh + g->kh <= g->h && g->ow - 1 + g->kw <= g->w;
+}
+
+static void im2col_rows(float *cols, size_t ld, const float *img, const mn_conv_geom *g)
+{
+    const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, SH = g->sh, tail = OW & 7;
+    const __m256i tm = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (int c = 0; c < g->c; c++)
+        for (int ky = 0; ky < g->kh; ky++)
+            for (int kx = 0; kx < g->kw; kx++) {
+                const float *s = img + ((size_t)c * H + ky) * W + kx;
+                float *d = cols + ((size_t)(c * g->kh + ky) * g->kw + kx) * ld;
+                for (int oy = 0; oy < OH; oy++, s += (size_t)SH * W, d += OW) {
+                    int x = 0;
+                    for (; x + 8 <= OW; x += 8) _mm256_storeu_ps(d + x, _mm256_loadu_ps(s + x));
+                    if (tail) {
+                        __m256 v = _mm256_maskload_ps(s + x, tm);
+                        if (oy + 1 < OH)
+                            _mm256_storeu_ps(d + x, v);
+                        else
+                            _mm256_maskstore_ps(d + x, tm, v);
+                    }
+                }
+            }
+}
+#endif
+
 /* gp: the geometry's gather plan, or NULL when it has none */
 static void im2col(float *cols, size_t ld, const float *img, const mn_conv_geom *g, const gather_plan *gp)
 {
+#if !defined(__AVX512F__) && defined(__AVX2__)
+    if (rows_copy_ok(g)) {
+        im2col_rows(cols, ld, img, g);
+        return;
+    }
+#endif
 #if defined(__AVX512F__)
     if (gp) {
         im2col_gather(cols, ld, img, g, gp);
