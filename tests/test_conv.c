@@ -263,6 +263,9 @@ static void test_pools(void)
         char name[64];
         snprintf(name, sizeof name, "%s 2 on 7x7", n);
         test_pool(name, m, (pool_cfg){2, 3, 7, 7, 2, 2, 2, 2});
+        /* rows of 18 windows: whole vectors of windows and a partial one */
+        snprintf(name, sizeof name, "%s 2 on 21x37", n);
+        test_pool(name, m, (pool_cfg){1, 2, 21, 37, 2, 2, 2, 2});
         snprintf(name, sizeof name, "%s 3 s2 (overlapping)", n);
         test_pool(name, m, (pool_cfg){2, 2, 9, 8, 3, 3, 2, 2});
         snprintf(name, sizeof name, "%s 2 s3 (gaps)", n);
