@@ -409,22 +409,23 @@ static void kernel_portable(int kc, const float *a, const float *b, float *c, in
     }
 }
 
-#if defined(__AVX512F__)
-/* One vector of a row of C as the AVX-512 paths write it back: alpha * acc,
+#if MN_VL
+/* One vector of a row of C as the vector paths write it back: alpha * acc,
  * then beta * C as a fused multiply-add (C not read when beta == 0), the bias
  * (when has_bias), then max(0, x) (which keeps NaN). kernel_simd and
  * direct_tile both use it, so their bits agree; swapped_block spreads the
  * same steps over its K blocks. */
-static inline __m512 write_back(__m512 acc, __m512 va, float beta, const float *c, __mmask16 m, int has_bias,
-                                __m512 bias, int relu)
+static inline vf write_back(vf acc, vf va, float beta, const float *c, vmask m, int has_bias, vf bias, int relu)
 {
-    __m512 r = _mm512_mul_ps(va, acc);
-    if (beta != 0.0f) r = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(m, c), r);
-    if (has_bias) r = _mm512_add_ps(r, bias);
-    if (relu) r = _mm512_max_ps(_mm512_setzero_ps(), r);
+    vf r = vf_mul(va, acc);
+    if (beta != 0.0f) r = vf_fmadd(vf_set1(beta), vf_maskz_loadu(m, c), r);
+    if (has_bias) r = vf_add(r, bias);
+    if (relu) r = vf_max(vf_zero(), r);
     return r;
 }
+#endif
 
+#if defined(__AVX512F__)
 static void kernel_simd(int kc, const float *a, const float *b, float *c, int ldc, int m, int n, float alpha,
                         float beta, const float *bias, int relu)
 {
@@ -464,35 +465,6 @@ static void kernel_simd(int kc, const float *a, const float *b, float *c, int ld
 }
 #define HAVE_SIMD_KERNEL 1
 #elif defined(__AVX2__) && defined(__FMA__)
-/* Lanes [0, n) of an 8-float vector, as the mask operand of maskload /
- * maskstore (all lanes when n >= 8, none when n <= 0). */
-static inline __m256i lanes_below(int n)
-{
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-/* The AVX2 write-back of one vector of a row of C, in the AVX-512 order:
- * alpha * acc, beta * C fused (C not read when beta == 0), bias, ReLU. */
-static inline __m256 write_back(__m256 acc, __m256 va, float beta, const float *c, __m256i m, int has_bias,
-                                __m256 bias, int relu)
-{
-    __m256 r = _mm256_mul_ps(va, acc);
-    if (beta != 0.0f) r = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_maskload_ps(c, m), r);
-    if (has_bias) r = _mm256_add_ps(r, bias);
-    if (relu) r = _mm256_max_ps(_mm256_setzero_ps(), r);
-    return r;
-}
-
-/* A full vector goes out with a plain store (vmaskmovps stores are slow on
- * AMD), an edge one under its mask. */
-static inline void store_lanes(float *c, __m256i m, int full, __m256 v)
-{
-    if (full)
-        _mm256_storeu_ps(c, v);
-    else
-        _mm256_maskstore_ps(c, m, v);
-}
-
 static void kernel_simd(int kc, const float *a, const float *b, float *c, int ldc, int m, int n, float alpha,
                         float beta, const float *bias, int relu)
 {
@@ -516,7 +488,7 @@ static void kernel_simd(int kc, const float *a, const float *b, float *c, int ld
         b += NR;
     }
     __m256 va = _mm256_set1_ps(alpha), zero = _mm256_setzero_ps();
-    __m256i k0 = lanes_below(n), k1 = lanes_below(n - 8);
+    vmask k0 = vmask_first(n), k1 = vmask_first(n - 8);
     __m256 bias0 = zero, bias1 = zero;
     if (bias) {
         bias0 = _mm256_maskload_ps(bias, k0);
@@ -529,8 +501,8 @@ static void kernel_simd(int kc, const float *a, const float *b, float *c, int ld
     for (int i = 0; i < MR; i++) {
         if (i >= m) break;
         float *ci = c + (size_t)i * ldc;
-        store_lanes(ci, k0, n >= 8, write_back(c0[i], va, beta, ci, k0, bias != NULL, bias0, relu));
-        store_lanes(ci + 8, k1, n >= 16, write_back(c1[i], va, beta, ci + 8, k1, bias != NULL, bias1, relu));
+        vf_store_lanes(ci, k0, n >= 8, write_back(c0[i], va, beta, ci, k0, bias != NULL, bias0, relu));
+        vf_store_lanes(ci + 8, k1, n >= 16, write_back(c1[i], va, beta, ci + 8, k1, bias != NULL, bias1, relu));
     }
 }
 #define HAVE_SIMD_KERNEL 1
