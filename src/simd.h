@@ -72,9 +72,6 @@ static inline vmask vmask_first(int n)
 #define vf_max(a, b) _mm256_max_ps(a, b)
 #define vf_fmadd(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define vf_fnmadd(a, b, c) _mm256_fnmadd_ps(a, b, c)
-/* relative error below 1.5 * 2^-12 */
-#define vf_rsqrt_est(x) _mm256_rsqrt_ps(x)
-#define vf_rcp_est(x) _mm256_rcp_ps(x)
 static inline vf vf_set1_pair(const float *x)
 {
     double d;
