@@ -620,14 +620,20 @@ void mn_conv_backward_fused(float *din, float *dw, float *db, const float *dout,
     int *row = (int *)(scratch + (size_t)G * (KK + OC) * P), *col = row + KK;
     if (KK <= 16) plan = NULL; /* mn_sgemm takes its dot-product path there: other sums, other bits */
     if ((double)G * isz >= (double)INT_MAX) plan = NULL; /* offsets are ints */
-    if (plan) {
+#if !defined(__AVX512F__) && defined(__AVX2__)
+    /* AVX2 has no gather plan (for im2col), but the GEMM needs none */
+    const int gathered = KK > 16 && (double)G * isz < (double)INT_MAX && rows_copy_ok(g);
+#else
+    const int gathered = plan != NULL;
+#endif
+    if (gathered) {
         for (int c = 0, kk = 0; c < g->c; c++)
             for (int ky = 0; ky < g->kh; ky++)
                 for (int kx = 0; kx < g->kw; kx++) row[kk++] = (c * g->h + ky) * g->w + kx;
         for (int j = 0; j < G * P; j++) col[j] = (int)((size_t)(j / P) * isz) + gather_index(g, j % P);
     }
     for (int n0 = 0; n0 < B; n0 += G) {
-        const int m = B - n0 < G ? B - n0 : G, ld = m * P, items = plan ? m : 2 * m;
+        const int m = B - n0 < G ? B - n0 : G, ld = m * P, items = gathered ? m : 2 * m;
         float *cols = scratch, *doutT = scratch + (size_t)G * KK * P;
         int nt = threads_for((size_t)ld * (KK + OC), items);
         (void)nt;
@@ -637,15 +643,15 @@ void mn_conv_backward_fused(float *din, float *dw, float *db, const float *dout,
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
         for (int it = 0; it < items; it++) {
-            const int i = plan ? it : it / 2;
-            if (plan || it % 2 == 0)
+            const int i = gathered ? it : it / 2;
+            if (gathered || it % 2 == 0)
                 for (int oc = 0; oc < OC; oc++)
                     gather(doutT + (size_t)oc * ld + (size_t)i * P, dout, out, n0 + i, oc, g, f);
             else
                 im2col(cols + (size_t)i * P, (size_t)ld, in + (size_t)(n0 + i) * isz, g, plan);
         }
         for (int oc = 0; oc < OC; oc++) db[oc] += row_sum(doutT + (size_t)oc * ld, ld);
-        if (plan)
+        if (gathered)
             mn_sgemm_nt_gather(OC, KK, ld, 1.0f, doutT, ld, in + (size_t)n0 * isz, row, col, n0 ? 1.0f : 0.0f, dw,
                                KK);
         else
