@@ -94,8 +94,11 @@ static void pool2_backward(float *d, const float *g, const float *a, const float
 /* AVX2: eight windows at a time, the same selections as the scalar loops
  * below (so the same bits): even and odd columns of 16 input floats are
  * separated with in-lane shuffles and a cross-lane 64-bit permute, and
- * interleaved back the same way in the backward pass. Partial pieces are
- * loaded and stored under masks. */
+ * interleaved back the same way in the backward pass. A row's partial
+ * piece is read and written whole: its excess lanes land in the next rows,
+ * which are written afterwards (vmaskmovps stores are slow on AMD); only
+ * where a whole piece would leave the plane does it go under masks, so
+ * nothing outside a plane is read or written. */
 static inline __m256i first_lanes(int n)
 {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -114,27 +117,39 @@ static inline __m256 load8(const float *p, int n) /* lanes [0, n), zeros after *
     return n >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, first_lanes(n));
 }
 
+/* the even and the odd elements of the 16 floats a0, a1 */
+static inline void deinterleave(__m256 a0, __m256 a1, __m256 *even, __m256 *odd)
+{
+    *even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0))),
+                                                   _MM_SHUFFLE(3, 1, 2, 0)));
+    *odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1))),
+                                                  _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/* Windows a piece at (oy, ox) handles: 8 when the whole vectors it reads
+ * (16 floats of input row 2 oy + 1 from 2 ox, or of output row 2 oy + half in
+ * the backward; 8 of window row oy from ox) stay within the plane, else only
+ * the row's own. */
+static inline int piece(int oy, int ox, int row, int H, int W, int OH, int OW)
+{
+    int whole = (size_t)row * W + 2 * (size_t)ox + 16 <= (size_t)H * W &&
+                (size_t)oy * OW + (size_t)ox + 8 <= (size_t)OH * OW;
+    return whole || OW - ox >= 8 ? 8 : OW - ox;
+}
+
 static void pool2_forward(float *o, float *a, const float *x, int H, int W, int OH, int OW)
 {
-    (void)H;
     const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f), three = _mm256_set1_ps(3.0f);
     for (int oy = 0; oy < OH; oy++) {
         const float *r0 = x + (size_t)(2 * oy) * W, *r1 = r0 + W;
         float *oo = o + (size_t)oy * OW, *aa = a ? a + (size_t)oy * OW : NULL;
         for (int ox = 0; ox < OW; ox += 8) {
-            int n = OW - ox < 8 ? OW - ox : 8; /* windows; they read 2n floats of each row */
+            /* windows handled (they read 2n floats of each row) */
+            int n = piece(oy, ox, 2 * oy + 1, H, W, OH, OW);
             const float *p0 = r0 + 2 * ox, *p1 = r1 + 2 * ox;
-            __m256 a0 = load8(p0, 2 * n), a1 = load8(p0 + 8, 2 * n - 8);
-            __m256 b0 = load8(p1, 2 * n), b1 = load8(p1 + 8, 2 * n - 8);
-            /* within 128-bit lanes evens / odds of a0 then a1; then lanes (0, 2, 1, 3) */
-            __m256 v0 = _mm256_castpd_ps(_mm256_permute4x64_pd(
-                _mm256_castps_pd(_mm256_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0)));
-            __m256 v1 = _mm256_castpd_ps(_mm256_permute4x64_pd(
-                _mm256_castps_pd(_mm256_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1))), _MM_SHUFFLE(3, 1, 2, 0)));
-            __m256 v2 = _mm256_castpd_ps(_mm256_permute4x64_pd(
-                _mm256_castps_pd(_mm256_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0)));
-            __m256 v3 = _mm256_castpd_ps(_mm256_permute4x64_pd(
-                _mm256_castps_pd(_mm256_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1))), _MM_SHUFFLE(3, 1, 2, 0)));
+            __m256 v0, v1, v2, v3;
+            deinterleave(load8(p0, 2 * n), load8(p0 + 8, 2 * n - 8), &v0, &v1);
+            deinterleave(load8(p1, 2 * n), load8(p1 + 8, 2 * n - 8), &v2, &v3);
             __m256 k01 = _mm256_cmp_ps(v1, v0, _CMP_GT_OQ), k23 = _mm256_cmp_ps(v3, v2, _CMP_GT_OQ);
             __m256 m01 = _mm256_blendv_ps(v0, v1, k01), m23 = _mm256_blendv_ps(v2, v3, k23);
             __m256 k = _mm256_cmp_ps(m23, m01, _CMP_GT_OQ);
@@ -147,31 +162,29 @@ static void pool2_forward(float *o, float *a, const float *x, int H, int W, int 
     }
 }
 
+/* Row r0 of every window row first, then r1, so that a piece's excess lands
+ * where a later store writes. */
 static void pool2_backward(float *d, const float *g, const float *a, const float *gate, int H, int W, int OH, int OW)
 {
-    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f),
-                 three = _mm256_set1_ps(3.0f);
+    const __m256 zero = _mm256_setzero_ps();
     for (int oy = 0; oy < OH; oy++) {
-        float *r0 = d + (size_t)(2 * oy) * W, *r1 = r0 + W;
         const float *gg = g + (size_t)oy * OW, *aa = a + (size_t)oy * OW;
         const float *gt = gate ? gate + (size_t)oy * OW : NULL;
-        for (int ox = 0; ox < OW; ox += 8) {
-            int n = OW - ox < 8 ? OW - ox : 8;
-            __m256 gv = load8(gg + ox, n), av = load8(aa + ox, n);
-            if (gt) gv = _mm256_and_ps(gv, _mm256_cmp_ps(load8(gt + ox, n), zero, _CMP_GT_OQ));
-            __m256 v0 = _mm256_and_ps(gv, _mm256_cmp_ps(av, zero, _CMP_EQ_OQ));
-            __m256 v1 = _mm256_and_ps(gv, _mm256_cmp_ps(av, one, _CMP_EQ_OQ));
-            __m256 v2 = _mm256_and_ps(gv, _mm256_cmp_ps(av, two, _CMP_EQ_OQ));
-            __m256 v3 = _mm256_and_ps(gv, _mm256_cmp_ps(av, three, _CMP_EQ_OQ));
-            __m256 l01 = _mm256_unpacklo_ps(v0, v1), h01 = _mm256_unpackhi_ps(v0, v1);
-            __m256 l23 = _mm256_unpacklo_ps(v2, v3), h23 = _mm256_unpackhi_ps(v2, v3);
-            float *p0 = r0 + 2 * ox, *p1 = r1 + 2 * ox;
-            store8(p0, 2 * n, _mm256_permute2f128_ps(l01, h01, 0x20));
-            store8(p0 + 8, 2 * n - 8, _mm256_permute2f128_ps(l01, h01, 0x31));
-            store8(p1, 2 * n, _mm256_permute2f128_ps(l23, h23, 0x20));
-            store8(p1 + 8, 2 * n - 8, _mm256_permute2f128_ps(l23, h23, 0x31));
+        for (int half = 0; half < 2; half++) {
+            float *r = d + (size_t)(2 * oy + half) * W;
+            const __m256 ka = _mm256_set1_ps((float)(2 * half)), kb = _mm256_set1_ps((float)(2 * half + 1));
+            for (int ox = 0; ox < OW; ox += 8) {
+                int n = piece(oy, ox, 2 * oy + half, H, W, OH, OW);
+                __m256 gv = load8(gg + ox, n), av = load8(aa + ox, n);
+                if (gt) gv = _mm256_and_ps(gv, _mm256_cmp_ps(load8(gt + ox, n), zero, _CMP_GT_OQ));
+                __m256 va = _mm256_and_ps(gv, _mm256_cmp_ps(av, ka, _CMP_EQ_OQ));
+                __m256 vb = _mm256_and_ps(gv, _mm256_cmp_ps(av, kb, _CMP_EQ_OQ));
+                __m256 lo = _mm256_unpacklo_ps(va, vb), hi = _mm256_unpackhi_ps(va, vb);
+                store8(r + 2 * ox, 2 * n, _mm256_permute2f128_ps(lo, hi, 0x20));
+                store8(r + 2 * ox + 8, 2 * n - 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+            }
+            if (W > 2 * OW) r[W - 1] = 0.0f;
         }
-        if (W > 2 * OW) r0[W - 1] = r1[W - 1] = 0.0f;
     }
     if (H > 2 * OH) memset(d + (size_t)(H - 1) * W, 0, (size_t)W * sizeof *d);
 }
