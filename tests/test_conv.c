@@ -155,6 +155,9 @@ static void test_conv_gradients(void)
     conv_gradcheck("conv s2x3 asym", (conv_cfg){3, 2, 9, 10, 2, 3, 3, 2, 3, 2, 0, 1, 1});
     conv_gradcheck("conv 1 channel", (conv_cfg){6, 1, 8, 9, 5, 3, 3, 1, 1, 0, 0, 0, 0});
     conv_gradcheck("conv deep K", (conv_cfg){5, 30, 5, 6, 3, 3, 3, 1, 1, 1, 0, 1, 0});
+    /* row stride 2 with unit column stride and padding, rows of 9 and 13
+     * floats: the vector col2im's row selection and its lane masks */
+    conv_gradcheck("conv s2x1 p1", (conv_cfg){2, 2, 9, 13, 3, 3, 4, 2, 1, 1, 2, 1, 1});
 }
 
 /* A batch big enough to be cut into several chunks of images gives what

@@ -433,6 +433,48 @@ static void im2col_rows(float *cols, size_t ld, const float *img, const mn_conv_
                 }
             }
 }
+
+/* lanes [lo, hi) of 8 */
+static inline __m256i lanes_between(int lo, int hi)
+{
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(hi), iota),
+                            _mm256_cmpgt_epi32(iota, _mm256_set1_epi32(lo - 1)));
+}
+
+/* AVX2's col2im for unit column stride and input rows of at most 16 floats
+ * (two vectors): as col2im_fast, every input row is summed in registers,
+ * the (ky, kx) terms in col2im_generic's order, each a load of the column
+ * row shifted by kx - pad_left under the mask of the lanes it covers (a
+ * masked-off lane adds +0, which changes no sum that started at +0), so the
+ * two agree bit for bit without col2im_generic's read-modify-writes of
+ * short rows. */
+static int col2im_rows_ok(const mn_conv_geom *g) { return g->sw == 1 && g->w <= 16; }
+
+static void col2im_rows(float *img, const float *cols, size_t ld, const mn_conv_geom *g)
+{
+    const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, SH = g->sh, KH = g->kh, KW = g->kw;
+    const __m256i out0 = lanes_between(0, W), out1 = lanes_between(0, W - 8);
+    for (int c = 0; c < g->c; c++)
+        for (int iy = 0; iy < H; iy++) {
+            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+            for (int ky = 0; ky < KH; ky++) {
+                int t = iy + g->pt - ky; /* = oy * SH */
+                if (t < 0 || t % SH || t / SH >= OH) continue;
+                const float *s = cols + ((size_t)(c * KH + ky) * KW) * ld + (size_t)(t / SH) * OW;
+                for (int kx = 0; kx < KW; kx++, s += ld) {
+                    /* input column x takes output column x - sh, where that is in [0, OW) */
+                    const int sh = kx - g->pl;
+                    acc0 = _mm256_add_ps(acc0, _mm256_maskload_ps(s - sh, lanes_between(sh, OW + sh)));
+                    if (W > 8)
+                        acc1 = _mm256_add_ps(acc1, _mm256_maskload_ps(s + 8 - sh, lanes_between(sh - 8, OW + sh - 8)));
+                }
+            }
+            float *row = img + ((size_t)c * H + iy) * W;
+            _mm256_maskstore_ps(row, out0, acc0);
+            if (W > 8) _mm256_maskstore_ps(row + 8, out1, acc1);
+        }
+}
 #endif
 
 /* gp: the geometry's gather plan, or NULL when it has none */
@@ -464,6 +506,11 @@ static void col2im(float *img, const float *cols, size_t ld, const mn_conv_geom 
 #if defined(__AVX512F__)
     if (fast_rows(g)) {
         col2im_fast(img, cols, ld, g);
+        return;
+    }
+#elif defined(__AVX2__)
+    if (col2im_rows_ok(g)) {
+        col2im_rows(img, cols, ld, g);
         return;
     }
 #endif
