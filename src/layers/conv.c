@@ -449,25 +449,32 @@ static inline __m256i lanes_between(int lo, int hi)
  * masked-off lane adds +0, which changes no sum that started at +0), so the
  * two agree bit for bit without col2im_generic's read-modify-writes of
  * short rows. */
-static int col2im_rows_ok(const mn_conv_geom *g) { return g->sw == 1 && g->w <= 16; }
+static int col2im_rows_ok(const mn_conv_geom *g) { return g->sw == 1 && g->w <= 16 && g->kw <= 16; }
 
 static void col2im_rows(float *img, const float *cols, size_t ld, const mn_conv_geom *g)
 {
     const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, SH = g->sh, KH = g->kh, KW = g->kw;
     const __m256i out0 = lanes_between(0, W), out1 = lanes_between(0, W - 8);
+    /* input column x takes output column x - sh (sh = kx - pad_left), where
+     * that is in [0, OW): the lanes of each tap, once per call */
+    __m256i m0[16], m1[16];
+    for (int kx = 0; kx < KW; kx++) {
+        const int sh = kx - g->pl;
+        m0[kx] = lanes_between(sh, OW + sh);
+        m1[kx] = lanes_between(sh - 8, OW + sh - 8);
+    }
     for (int c = 0; c < g->c; c++)
         for (int iy = 0; iy < H; iy++) {
             __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
             for (int ky = 0; ky < KH; ky++) {
-                int t = iy + g->pt - ky; /* = oy * SH */
-                if (t < 0 || t % SH || t / SH >= OH) continue;
-                const float *s = cols + ((size_t)(c * KH + ky) * KW) * ld + (size_t)(t / SH) * OW;
+                const int t = iy + g->pt - ky; /* = oy * SH */
+                if (t < 0 || (SH > 1 && t % SH)) continue;
+                const int oy = SH > 1 ? t / SH : t;
+                if (oy >= OH) continue;
+                const float *s = cols + ((size_t)(c * KH + ky) * KW) * ld + (size_t)oy * OW + g->pl;
                 for (int kx = 0; kx < KW; kx++, s += ld) {
-                    /* input column x takes output column x - sh, where that is in [0, OW) */
-                    const int sh = kx - g->pl;
-                    acc0 = _mm256_add_ps(acc0, _mm256_maskload_ps(s - sh, lanes_between(sh, OW + sh)));
-                    if (W > 8)
-                        acc1 = _mm256_add_ps(acc1, _mm256_maskload_ps(s + 8 - sh, lanes_between(sh - 8, OW + sh - 8)));
+                    acc0 = _mm256_add_ps(acc0, _mm256_maskload_ps(s - kx, m0[kx]));
+                    if (W > 8) acc1 = _mm256_add_ps(acc1, _mm256_maskload_ps(s + 8 - kx, m1[kx]));
                 }
             }
             float *row = img + ((size_t)c * H + iy) * W;
