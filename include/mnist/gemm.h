@@ -32,9 +32,9 @@ void mn_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha, const
  * window starts, col: where each output position reads), so the columns
  * never have to be written out. For N > 16 the bits are those of
  * mn_sgemm(0, 1, ...) on the materialised B (narrower products go through
- * mn_sgemm's dot-product path, which orders the sums differently). With
- * AVX-512 only; other builds use plain loops, correct but slow, and the
- * convolution does not call it there. */
+ * mn_sgemm's dot-product path, which orders the sums differently). Fast
+ * with AVX-512 or AVX2; builds without either use plain loops, correct but
+ * slow, and the convolution does not call it there. */
 void mn_sgemm_nt_gather(int M, int N, int K, float alpha, const float *A, int lda, const float *base, const int *row,
                         const int *col, float beta, float *C, int ldc);
 
