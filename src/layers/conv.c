@@ -408,7 +408,8 @@ static int make_gather_plan(gather_plan *gp, const mn_conv_geom *g)
  * are masked, so nothing outside the image or the row is touched. */
 static int rows_copy_ok(const mn_conv_geom *g)
 {
-    return g->ow >= 8 && !g->pt && !g->pl && g->sw == 1 && (g->oh - 1) * g->sh + g->kh <= g->h && g->ow - 1 + g->kw <= g->w;
+    return g->ow >= 8 && !g->pt && !g->pl && g->sw == 1 && (g->oh - 1) * g->sh + g->kh <= g->h &&
+           g->ow - 1 + g->kw <= g->w;
 }
 
 static void im2col_rows(float *cols, size_t ld, const float *img, const mn_conv_geom *g)
