@@ -75,6 +75,7 @@ static void test_conv_forward(void)
         {25, 8, 20, 19, 6, 3, 3, 1, 1, 1, 1, 1, 1}, /* several chunks of images */
         {5, 1, 12, 13, 40, 3, 3, 1, 1, 0, 0, 0, 0}, /* one channel (few taps), groups and a partial one */
         {6, 32, 7, 6, 37, 3, 3, 1, 1, 0, 1, 0, 1}, /* C*KH*KW = 288: two K blocks in the GEMM */
+        {2, 2, 11, 12, 3, 3, 3, 2, 1, 0, 0, 0, 0},  /* valid, row stride 2: rows of 10 copied whole */
     };
     for (size_t t = 0; t < sizeof cfgs / sizeof *cfgs; t++) {
         const conv_cfg *c = &cfgs[t];
@@ -158,6 +159,8 @@ static void test_conv_gradients(void)
     /* row stride 2 with unit column stride and padding, rows of 9 and 13
      * floats: the vector col2im's row selection and its lane masks */
     conv_gradcheck("conv s2x1 p1", (conv_cfg){2, 2, 9, 13, 3, 3, 4, 2, 1, 1, 2, 1, 1});
+    /* no padding, 18 taps: the weight gradient gathers its columns from the input */
+    conv_gradcheck("conv s2x1 valid", (conv_cfg){2, 2, 11, 12, 3, 3, 3, 2, 1, 0, 0, 0, 0});
 }
 
 /* A batch big enough to be cut into several chunks of images gives what
