@@ -10,6 +10,18 @@
 #ifndef MN_SIMD_H
 #define MN_SIMD_H
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+/* Lanes [lo, hi) of 8 as an AVX2 mask (maskload / maskstore operand), for
+ * AVX2 code with or without FMA: all 32 bits set in a selected lane. */
+static inline __m256i lanes8(int lo, int hi)
+{
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(hi), iota),
+                            _mm256_cmpgt_epi32(iota, _mm256_set1_epi32(lo - 1)));
+}
+#endif
+
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #define MN_VL 16
@@ -51,10 +63,7 @@ static inline vf vf_set1_pair(const float *x)
 #define MN_VL 8
 typedef __m256 vf;
 typedef __m256i vmask;
-static inline vmask vmask_first(int n)
-{
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
+static inline vmask vmask_first(int n) { return lanes8(0, n); }
 #define vf_zero() _mm256_setzero_ps()
 #define vf_set1(x) _mm256_set1_ps(x)
 #define vf_load(p) _mm256_load_ps(p)

@@ -27,6 +27,7 @@
 #include "mnist/gemm.h"
 #include "mnist/layer.h"
 #include "layer_common.h"
+#include "../simd.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -158,6 +159,15 @@ static inline void zero_row(float *d, int n)
 /* Without padding, output position p reads its window from input offset
  * gather_index(p) (plus the tap's own offset). */
 static int gather_index(const mn_conv_geom *g, int p) { return p / g->ow * g->sh * g->w + p % g->ow; }
+
+/* No padding on any side and unit column stride: every tap of every window
+ * lies in the input, and each output row of a tap's columns is one segment
+ * of an input row. im2col's vector copies and the gathered weight gradient
+ * need this. */
+static int windows_inside(const mn_conv_geom *g)
+{
+    return !g->pt && !g->pl && g->sw == 1 && (g->oh - 1) * g->sh + g->kh <= g->h && g->ow - 1 + g->kw <= g->w;
+}
 
 /* One image's receptive fields into columns of cols (row stride ld). */
 static void im2col_generic(float *cols, size_t ld, const float *img, const mn_conv_geom *g)
@@ -313,9 +323,7 @@ static int make_gather_plan(gather_plan *gp, const mn_conv_geom *g)
 {
     const int P = g->oh * g->ow;
     /* no padding on any side: every tap of every window lies in the input */
-    if (g->pt || g->pl || g->sw != 1 || P > 16 * GATHER_MAX_VECS || (g->oh - 1) * g->sh + g->kh > g->h ||
-        g->ow - 1 + g->kw > g->w)
-        return 0;
+    if (!windows_inside(g) || P > 16 * GATHER_MAX_VECS) return 0;
     gp->nv = (P + 15) / 16;
     gp->last = 0;
     for (int v = 0; v < gp->nv; v++) {
@@ -406,16 +414,12 @@ static int make_gather_plan(gather_plan *gp, const mn_conv_geom *g)
  * short piece's excess lands where the next row goes and is overwritten;
  * only the tap's very last piece is stored under a mask, and partial loads
  * are masked, so nothing outside the image or the row is touched. */
-static int rows_copy_ok(const mn_conv_geom *g)
-{
-    return g->ow >= 8 && !g->pt && !g->pl && g->sw == 1 && (g->oh - 1) * g->sh + g->kh <= g->h &&
-           g->ow - 1 + g->kw <= g->w;
-}
+static int rows_copy_ok(const mn_conv_geom *g) { return g->ow >= 8 && windows_inside(g); }
 
 static void im2col_rows(float *cols, size_t ld, const float *img, const mn_conv_geom *g)
 {
     const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, SH = g->sh, tail = OW & 7;
-    const __m256i tm = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256i tm = lanes8(0, tail);
     for (int c = 0; c < g->c; c++)
         for (int ky = 0; ky < g->kh; ky++)
             for (int kx = 0; kx < g->kw; kx++) {
@@ -435,14 +439,6 @@ static void im2col_rows(float *cols, size_t ld, const float *img, const mn_conv_
             }
 }
 
-/* lanes [lo, hi) of 8 */
-static inline __m256i lanes_between(int lo, int hi)
-{
-    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(hi), iota),
-                            _mm256_cmpgt_epi32(iota, _mm256_set1_epi32(lo - 1)));
-}
-
 /* AVX2's col2im for unit column stride and input rows of at most 16 floats
  * (two vectors): as col2im_fast, every input row is summed in registers,
  * the (ky, kx) terms in col2im_generic's order, each a load of the column
@@ -455,14 +451,14 @@ static int col2im_rows_ok(const mn_conv_geom *g) { return g->sw == 1 && g->w <= 
 static void col2im_rows(float *img, const float *cols, size_t ld, const mn_conv_geom *g)
 {
     const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, SH = g->sh, KH = g->kh, KW = g->kw;
-    const __m256i out0 = lanes_between(0, W), out1 = lanes_between(0, W - 8);
+    const __m256i out0 = lanes8(0, W), out1 = lanes8(0, W - 8);
     /* input column x takes output column x - sh (sh = kx - pad_left), where
      * that is in [0, OW): the lanes of each tap, once per call */
     __m256i m0[16], m1[16];
     for (int kx = 0; kx < KW; kx++) {
         const int sh = kx - g->pl;
-        m0[kx] = lanes_between(sh, OW + sh);
-        m1[kx] = lanes_between(sh - 8, OW + sh - 8);
+        m0[kx] = lanes8(sh, OW + sh);
+        m1[kx] = lanes8(sh - 8, OW + sh - 8);
     }
     for (int c = 0; c < g->c; c++)
         for (int iy = 0; iy < H; iy++) {
@@ -668,19 +664,15 @@ void mn_conv_backward_fused(float *din, float *dw, float *db, const float *dout,
     const gather_plan *plan = make_gather_plan(&gp, g) ? &gp : NULL;
     memset(db, 0, (size_t)OC * sizeof *db);
     if (B <= 0) memset(dw, 0, (size_t)OC * KK * sizeof *dw);
-    /* Where the gather plan applies, dW reads the columns straight from the
-     * input (mn_sgemm_nt_gather), so the backward writes no im2col: tap kk's
-     * window starts at row[kk], output position j of the chunk reads at
-     * col[j] from there. */
+    /* Where every window lies inside the input (windows_inside), dW reads
+     * the columns straight from it (mn_sgemm_nt_gather), so the backward
+     * writes no im2col: tap kk's window starts at row[kk], output position j
+     * of the chunk reads at col[j] from there. */
     int *row = (int *)(scratch + (size_t)G * (KK + OC) * P), *col = row + KK;
     if (KK <= 16) plan = NULL; /* mn_sgemm takes its dot-product path there: other sums, other bits */
     if ((double)G * isz >= (double)INT_MAX) plan = NULL; /* offsets are ints */
-#if !defined(__AVX512F__) && defined(__AVX2__)
-    /* AVX2 has no gather plan (for im2col), but the GEMM needs none */
-    const int gathered = KK > 16 && (double)G * isz < (double)INT_MAX && rows_copy_ok(g);
-#else
-    const int gathered = plan != NULL;
-#endif
+    /* the gathered GEMM has vector paths only (plain loops otherwise) */
+    const int gathered = MN_VL && windows_inside(g) && KK > 16 && (double)G * isz < (double)INT_MAX;
     if (gathered) {
         for (int c = 0, kk = 0; c < g->c; c++)
             for (int ky = 0; ky < g->kh; ky++)

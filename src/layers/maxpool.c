@@ -6,6 +6,7 @@
 #include "mnist/gemm.h"
 #include "mnist/layer.h"
 #include "layer_common.h"
+#include "../simd.h"
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
@@ -99,22 +100,17 @@ static void pool2_backward(float *d, const float *g, const float *a, const float
  * which are written afterwards (vmaskmovps stores are slow on AMD); only
  * where a whole piece would leave the plane does it go under masks, so
  * nothing outside a plane is read or written. */
-static inline __m256i first_lanes(int n)
-{
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 static inline void store8(float *p, int n, __m256 v) /* lanes [0, n) of v */
 {
     if (n >= 8)
         _mm256_storeu_ps(p, v);
     else if (n > 0)
-        _mm256_maskstore_ps(p, first_lanes(n), v);
+        _mm256_maskstore_ps(p, lanes8(0, n), v);
 }
 
 static inline __m256 load8(const float *p, int n) /* lanes [0, n), zeros after */
 {
-    return n >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, first_lanes(n));
+    return n >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lanes8(0, n));
 }
 
 /* the even and the odd elements of the 16 floats a0, a1 */
