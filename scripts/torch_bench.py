@@ -9,7 +9,7 @@
 Training: the recipes of `mnist train` exactly as scripts/torch_train.py runs
 them (data read from the IDX files into tensors once, x/255, a torch.randperm
 shuffle each epoch, a manual batching loop with no DataLoader, Keras's
-initialisation, Adam / RMSprop with eps 1e-7): mlp (adam, lr 1e-3, batch 32),
+initialisation (He-uniform for conv), Adam / RMSprop with eps 1e-7): mlp (adam, lr 1e-3, batch 32),
 wide (rmsprop, batch 128), cnn with --cnn (adam, batch 128). mlp and wide time
 E full epochs (default 5) and report the median seconds per epoch; cnn times
 one epoch, or with --cnn-steps S only S steps after a warm-up step,

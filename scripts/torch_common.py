@@ -102,13 +102,17 @@ def build(arch, input_shape):
 
 
 def build_preset(name):
-    """A named architecture on 1x28x28 inputs with Keras's initialisation."""
+    """A named architecture on 1x28x28 inputs, initialised as `mnist` does:
+    Linear Glorot-uniform (Keras's default), Conv2d He-uniform, zero biases."""
     if name not in PRESETS:
         raise SystemExit(f"unknown arch {name}")
     model = build(PRESETS[name], (1, 28, 28))
     for m in model.modules():
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
+        if isinstance(m, nn.Linear):
             nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Conv2d):
+            nn.init.kaiming_uniform_(m.weight, nonlinearity="relu")  # U(-l, l), l = sqrt(6 / fan_in)
             nn.init.zeros_(m.bias)
     return model
 

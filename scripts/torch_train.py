@@ -5,7 +5,8 @@
                                    [--optimizer adam|rmsprop|sgd] [--lr X] [--seed N]
                                    [--threads N] [--data DIR]
 
-Keras defaults as `mnist` uses them: Glorot-uniform weights, zero biases, Adam
+Keras defaults as `mnist` uses them: Glorot-uniform dense weights (He-uniform
+for conv, as `mnist` initialises them), zero biases, Adam
 (0.9, 0.999, eps 1e-7), RMSprop (rho 0.9, eps 1e-7), inputs x/255, reshuffle
 each epoch, last partial batch kept. Prints seconds per epoch and the test
 accuracy. Optional: needs Debian's python3-torch; the product never uses it.

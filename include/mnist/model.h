@@ -63,7 +63,8 @@ int mn_model_build(mn_model *m, const char *arch, mn_shape input, int n_classes,
  * max_batch samples. */
 int mn_model_alloc(mn_model *m, int max_batch, mn_err *e);
 
-/* Keras initialisation from a seed: Glorot-uniform weights, zero biases. */
+/* Initialisation from a seed: dense layers Glorot-uniform (Keras's default),
+ * conv layers He-uniform unless given 'glorot'; zero biases. */
 void mn_model_init(mn_model *m, uint64_t seed);
 
 void mn_model_free(mn_model *m);

@@ -753,12 +753,13 @@ static int parse_dims(const char *s, size_t len, int zero_ok, int max, int *a, i
 }
 
 #define MAX_WINDOW 1024
+#define CONV_USAGE \
+    "conv needs FILTERS:KERNEL[:sS][:same|:valid|:pP][:he|:glorot], e.g. conv:32:3 or conv:16:3x5:s2:p1"
 
 int mn_parse_window(mn_layer *l, const char *opts, int conv, mn_err *e)
 {
     const char *tok = l->ops->token;
-    const char *usage = conv ? "conv needs FILTERS:KERNEL[:sS][:same|:valid|:pP], e.g. conv:32:3 or conv:16:3x5:s2:p1"
-                             : NULL;
+    const char *usage = conv ? CONV_USAGE : NULL;
     char pool_usage[96];
     if (!conv) {
         snprintf(pool_usage, sizeof pool_usage, "%s needs SIZE[:sS], e.g. %s:2 or %s:3:s2", tok, tok, tok);
@@ -770,11 +771,12 @@ int mn_parse_window(mn_layer *l, const char *opts, int conv, mn_err *e)
     if (parse_dims(p, len, 0, MAX_WINDOW, &l->kh, &l->kw))
         return mn_fail(e, "%s: bad %s size '%.*s' (want N or NxM, 1 to %d): %s", tok, conv ? "kernel" : "window",
                        (int)len, p, MAX_WINDOW, usage);
-    int have_stride = 0, have_pad = 0;
+    int have_stride = 0, have_pad = 0, have_init = 0;
     l->stride_h = conv ? 1 : l->kh;
     l->stride_w = conv ? 1 : l->kw;
     l->pad_top = l->pad_left = l->pad_bottom = l->pad_right = 0;
     l->pad_same = 0;
+    l->glorot = 0;
     while (colon) {
         p = colon + 1;
         colon = strchr(p, ':');
@@ -797,6 +799,9 @@ int mn_parse_window(mn_layer *l, const char *opts, int conv, mn_err *e)
                                MAX_WINDOW);
             l->pad_top = l->pad_bottom = ph;
             l->pad_left = l->pad_right = pw;
+        } else if (conv && ((len == 2 && !strncmp(p, "he", 2)) || (len == 6 && !strncmp(p, "glorot", 6)))) {
+            if (have_init++) return mn_fail(e, "%s: initialisation given twice: %s", tok, usage);
+            l->glorot = len == 6;
         } else {
             return mn_fail(e, "%s: unknown option '%.*s': %s", tok, (int)len, p, usage);
         }
@@ -810,7 +815,7 @@ int mn_parse_window(mn_layer *l, const char *opts, int conv, mn_err *e)
 
 static int parse(mn_layer *l, const char *args, mn_err *e)
 {
-    const char *usage = "conv needs FILTERS:KERNEL[:sS][:same|:valid|:pP], e.g. conv:32:3 or conv:16:3x5:s2:p1";
+    const char *usage = CONV_USAGE;
     if (!args) return mn_fail(e, "%s", usage);
     char *end;
     long f = strtol(args, &end, 10);
@@ -857,7 +862,7 @@ static void describe(const mn_layer *l, char *buf, size_t len)
         snprintf(p, sizeof p, ":same");
     else if (l->pad_top || l->pad_left)
         dims_str(p, sizeof p, "p", l->pad_top, l->pad_left);
-    snprintf(buf, len, "conv:%d%s%s%s", l->filters, k, s, p);
+    snprintf(buf, len, "conv:%d%s%s%s%s", l->filters, k, s, p, l->glorot ? ":glorot" : "");
 }
 
 static size_t aux_size(const mn_layer *l)
@@ -880,7 +885,10 @@ static void init(const mn_layer *l, float *p, mn_rng *rng)
 {
     int OC = l->filters, k = l->kh * l->kw;
     size_t nw = (size_t)OC * l->in.c * k;
-    mn_glorot_uniform(p, nw, l->in.c * k, OC * k, rng);
+    if (l->glorot)
+        mn_glorot_uniform(p, nw, l->in.c * k, OC * k, rng);
+    else
+        mn_he_uniform(p, nw, l->in.c * k, rng);
     memset(p + nw, 0, (size_t)OC * sizeof *p);
 }
 

@@ -20,11 +20,17 @@ int mn_layer_kind_of(const char *token, size_t len)
     return -1;
 }
 
-void mn_glorot_uniform(float *w, size_t n, int fan_in, int fan_out, mn_rng *rng)
+static void uniform(float *w, size_t n, float limit, mn_rng *rng)
 {
-    float limit = sqrtf(6.0f / (float)(fan_in + fan_out));
     for (size_t i = 0; i < n; i++) w[i] = (2.0f * mn_rng_uniform(rng) - 1.0f) * limit;
 }
+
+void mn_glorot_uniform(float *w, size_t n, int fan_in, int fan_out, mn_rng *rng)
+{
+    uniform(w, n, sqrtf(6.0f / (float)(fan_in + fan_out)), rng);
+}
+
+void mn_he_uniform(float *w, size_t n, int fan_in, mn_rng *rng) { uniform(w, n, sqrtf(6.0f / (float)fan_in), rng); }
 
 int mn_parse_no_args(mn_layer *l, const char *args, mn_err *e)
 {
