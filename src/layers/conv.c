@@ -649,6 +649,109 @@ void mn_conv_forward(float *out, const float *in, const float *w, const float *b
     mn_conv_forward_fused(out, in, w, b, B, g, NULL, scratch);
 }
 
+#if MN_VL
+/* The weight gradient alone (no input gradient: the first layer) of a conv
+ * with few taps, stride 1 and every window inside the input: cnn's first
+ * conv, 1x3x3 on 28x28. The general path would write the chunk's output
+ * gradient (OC x G*P) and columns (KK x G*P), several MB, and read them
+ * back for a GEMM with only KK columns. Here each thread takes whole output
+ * channels: for each image it rebuilds the channel's gradient plane (gather)
+ * into an L1 buffer laid out with the input's row stride W, the last W - OW
+ * columns zero, so that output position q meets input position q + off[kk]
+ * for tap kk and the plane is one flat run of vectors; it is dotted with the
+ * KK shifted views of the input, KK vector sums held in registers. A
+ * channel's sums run over images, positions and lanes in one fixed order,
+ * so the bits do not depend on the thread count. */
+#define DW_MAX_TAPS 16
+#define DW_PASS_TAPS 12 /* sums held in registers at once: 12 + 2 of AVX2's 16 */
+
+static inline __attribute__((always_inline)) void dw_pass(const int T, float *acc, const float *t, int Q,
+                                                          const float *x, const int *off)
+{
+    vf a[DW_PASS_TAPS];
+#pragma GCC unroll 12
+    for (int j = 0; j < T; j++) a[j] = vf_loadu(acc + j * MN_VL);
+    const int full = Q / MN_VL * MN_VL;
+    for (int q = 0; q < full; q += MN_VL) {
+        vf gv = vf_loadu(t + q);
+#pragma GCC unroll 12
+        for (int j = 0; j < T; j++) a[j] = vf_fmadd(gv, vf_loadu(x + off[j] + q), a[j]);
+    }
+    if (full < Q) { /* the last lanes: nothing past the plane's last window is read */
+        vmask m = vmask_first(Q - full);
+        vf gv = vf_maskz_loadu(m, t + full);
+#pragma GCC unroll 12
+        for (int j = 0; j < T; j++) a[j] = vf_fmadd(gv, vf_maskz_loadu(m, x + off[j] + full), a[j]);
+    }
+#pragma GCC unroll 12
+    for (int j = 0; j < T; j++) vf_storeu(acc + j * MN_VL, a[j]);
+}
+
+typedef void dw_pass_fn(float *, const float *, int, const float *, const int *);
+#define DW_PASS(T)                                                                                  \
+    static void dw_pass_##T(float *acc, const float *t, int Q, const float *x, const int *off) \
+    {                                                                                           \
+        dw_pass(T, acc, t, Q, x, off);                                                          \
+    }
+DW_PASS(1) DW_PASS(2) DW_PASS(3) DW_PASS(4) DW_PASS(5) DW_PASS(6)
+DW_PASS(7) DW_PASS(8) DW_PASS(9) DW_PASS(10) DW_PASS(11) DW_PASS(12)
+static dw_pass_fn *const dw_passes[DW_PASS_TAPS + 1] = {NULL,       dw_pass_1,  dw_pass_2, dw_pass_3, dw_pass_4,
+                                                        dw_pass_5,  dw_pass_6,  dw_pass_7, dw_pass_8, dw_pass_9,
+                                                        dw_pass_10, dw_pass_11, dw_pass_12};
+
+static int direct_dw_ok(const mn_conv_geom *g, const float *din)
+{
+    return !din && g->c * g->kh * g->kw <= DW_MAX_TAPS && g->sh == 1 && windows_inside(g);
+}
+
+/* scratch: per thread P floats of plane and OH*W of its wide copy */
+static void direct_dw(float *dw, float *db, const float *dout, const float *out, const float *in, int B,
+                      const mn_conv_geom *g, const mn_conv_fuse *f, float *scratch)
+{
+    const int P = g->oh * g->ow, KK = g->c * g->kh * g->kw, OC = g->oc, W = g->w, ow = g->ow;
+    const int Q = (g->oh - 1) * W + ow; /* wide positions up to the last window */
+    const int passes = (KK + DW_PASS_TAPS - 1) / DW_PASS_TAPS, per = (KK + passes - 1) / passes;
+    const size_t isz = (size_t)g->c * g->h * W, slice = (size_t)P + (size_t)g->oh * W;
+    int off[DW_MAX_TAPS];
+    for (int c = 0, kk = 0; c < g->c; c++)
+        for (int ky = 0; ky < g->kh; ky++)
+            for (int kx = 0; kx < g->kw; kx++) off[kk++] = (c * g->h + ky) * W + kx;
+    int nt = threads_for((size_t)B * OC * P, OC);
+    /* the scratch holds at least one slice: (KK + 1) * P >= P + KW * P >= slice */
+    if ((size_t)nt * slice > mn_conv_scratch_floats(g, B)) nt = (int)(mn_conv_scratch_floats(g, B) / slice);
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    {
+        float *t = scratch + (size_t)thread_id() * slice, *tw = t + P;
+        memset(tw, 0, (size_t)g->oh * W * sizeof *tw); /* the columns past OW stay zero */
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int oc = 0; oc < OC; oc++) {
+            float acc[DW_MAX_TAPS * MN_VL] = {0}, bias = 0.0f;
+            for (int n = 0; n < B; n++) {
+                gather(t, dout, out, n, oc, g, f);
+                bias += row_sum(t, P);
+                for (int y = 0; y < g->oh; y++) copy_row(tw + (size_t)y * W, t + (size_t)y * ow, ow);
+                const float *x = in + (size_t)n * isz;
+                for (int k0 = 0; k0 < KK; k0 += per) {
+                    int T = KK - k0 < per ? KK - k0 : per;
+                    dw_passes[T](acc + k0 * MN_VL, tw, Q, x, off + k0);
+                }
+            }
+            for (int kk = 0; kk < KK; kk++) {
+                float s = 0.0f;
+                for (int l = 0; l < MN_VL; l++) s += acc[kk * MN_VL + l];
+                dw[(size_t)oc * KK + kk] = s;
+            }
+            db[oc] = bias;
+        }
+    }
+}
+#endif
+
 /* Backward, over chunks of G images (G fixed by the geometry and B): gather
  * the output gradient into doutT[OC][G*P] and im2col into cols[KK][G*P]
  * (images in parallel), then dW (+)= doutT * cols^T as one GEMM with
@@ -664,6 +767,12 @@ void mn_conv_backward_fused(float *din, float *dw, float *db, const float *dout,
     const gather_plan *plan = make_gather_plan(&gp, g) ? &gp : NULL;
     memset(db, 0, (size_t)OC * sizeof *db);
     if (B <= 0) memset(dw, 0, (size_t)OC * KK * sizeof *dw);
+#if MN_VL
+    if (B > 0 && direct_dw_ok(g, din)) {
+        direct_dw(dw, db, dout, out, in, B, g, f, scratch);
+        return;
+    }
+#endif
     /* Where every window lies inside the input (windows_inside), dW reads
      * the columns straight from it (mn_sgemm_nt_gather), so the backward
      * writes no im2col: tap kk's window starts at row[kk], output position j
