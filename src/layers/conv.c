@@ -54,6 +54,10 @@ static int chunk_images(const mn_conv_geom *g, int B)
 {
     size_t per = (size_t)g->c * g->kh * g->kw * (size_t)g->oh * g->ow;
     size_t n = per ? CHUNK_FLOATS / per : 1;
+    /* a multiple of 4 images where one is near (cnn's second conv: 7.5 -> 8),
+     * so that a chunk's per-image work splits evenly among 2 or 4 threads;
+     * fixed by the geometry, never by the thread count (the bits depend on it) */
+    if (n >= 3) n = (n + 2) / 4 * 4;
     if (n < 1) n = 1;
     if (n > (size_t)B) n = (size_t)(B > 0 ? B : 1);
     return (int)n;
