@@ -48,6 +48,11 @@ static inline vmask vmask_first(int n)
 #define vf_max(a, b) _mm512_max_ps(a, b)
 #define vf_fmadd(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define vf_fnmadd(a, b, c) _mm512_fnmadd_ps(a, b, c)
+/* lane-wise a > b (ordered: false where either is NaN), and blend: the
+ * lanes of b where k holds, of a elsewhere */
+typedef __mmask16 vcmp;
+#define vf_gt(a, b) _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ)
+#define vf_blend(k, a, b) _mm512_mask_blend_ps(k, a, b)
 /* estimates of 1 / sqrt(x) and 1 / x: relative error below 2^-14 */
 #define vf_rsqrt_est(x) _mm512_rsqrt14_ps(x)
 #define vf_rcp_est(x) _mm512_rcp14_ps(x)
@@ -81,6 +86,9 @@ static inline vmask vmask_first(int n) { return lanes8(0, n); }
 #define vf_max(a, b) _mm256_max_ps(a, b)
 #define vf_fmadd(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define vf_fnmadd(a, b, c) _mm256_fnmadd_ps(a, b, c)
+typedef __m256 vcmp;
+#define vf_gt(a, b) _mm256_cmp_ps(a, b, _CMP_GT_OQ)
+#define vf_blend(k, a, b) _mm256_blendv_ps(a, b, k)
 static inline vf vf_set1_pair(const float *x)
 {
     double d;

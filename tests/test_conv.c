@@ -506,25 +506,34 @@ static void test_fused_gradients(void)
  * (overlapping pooling, avgpool, a relu that is not after a conv). */
 static void test_fusion_identical(void)
 {
+    /* cnn's first block (and the last three, on 11x20, 40x37 and 7x7 inputs:
+     * odd conv rows, pooled rows of 9, 17 and 2) takes the direct conv+ReLU+pool
+     * forward, the unfused model the GEMM */
     const char *archs[] = {"cnn",
                            "conv:32:3,relu,conv:64:3,relu,maxpool:2,dropout:0.25,flatten,dense:128,relu,dense:10",
                            "conv:6:5:same,relu,maxpool:3,conv:4:3,maxpool:2,dense:10",
                            "conv:5:3:s2,relu,maxpool:2:s1,conv:4:3,relu,avgpool:2,dense:10",
-                           "conv:4:4,maxpool:5x2,relu,dense:10"};
+                           "conv:4:4,maxpool:5x2,relu,dense:10",
+                           "conv:5:3,relu,maxpool:2,dense:10",
+                           "conv:3:3,maxpool:2,relu,conv:2:3,relu,maxpool:2,dense:10",
+                           "conv:3:3,relu,maxpool:2,dense:10"};
+    /* the last: pooled 2x2 planes, an image's output (12 floats) shorter than two vectors */
+    const mn_shape shapes[] = {img, img, img, img, img, {1, 11, 20}, {1, 40, 37}, {1, 7, 7}};
     const int B = 20;
     for (size_t a = 0; a < sizeof archs / sizeof *archs; a++) {
         mn_model m[2];
         mn_err e;
         double loss[2];
+        const int isz = shapes[a].c * shapes[a].h * shapes[a].w;
         for (int k = 0; k < 2; k++) {
-            CHECK_MSG(mn_model_build(&m[k], archs[a], img, 10, &e) == 0, "%s: %s", archs[a], e.msg);
+            CHECK_MSG(mn_model_build(&m[k], archs[a], shapes[a], 10, &e) == 0, "%s: %s", archs[a], e.msg);
             m[k].unfused = k;
             CHECK(mn_model_alloc(&m[k], B, &e) == 0);
             mn_model_init(&m[k], 21);
             mn_rng r;
             mn_rng_seed(&r, 22);
             /* centred inputs, so that ReLUs see both signs */
-            for (int i = 0; i < B * 784; i++) m[k].input[i] = mn_rng_uniform(&r) - 0.4f;
+            for (int i = 0; i < B * isz; i++) m[k].input[i] = mn_rng_uniform(&r) - 0.4f;
             for (int i = 0; i < B; i++) m[k].labels[i] = i % 10;
             for (size_t i = 0; i < m[k].n_params; i++) m[k].params[i] += 0.1f * (mn_rng_uniform(&r) - 0.5f);
             loss[k] = mn_model_forward(&m[k], B, 1, NULL);

@@ -617,6 +617,107 @@ static void gather(float *dst, const float *dout, const float *out, int n, int o
     mn_maxpool_plane_backward(dst, dout + at, f->argmax + at, relu ? out + at : NULL, g->oh, g->ow, PH, PW, PH, PW);
 }
 
+#if MN_VL
+/* The first block of cnn and of most MNIST convnets, conv 1x3x3 (stride 1,
+ * no padding) + ReLU + 2x2 max pooling, computed directly: the GEMM path's
+ * K = 9 leaves its micro-kernel mostly writing a 4-image tile that emit
+ * then reads back. Here each thread takes whole images. An image's rows are
+ * first split into even and odd columns (E, O), so that for 2x2 window j the
+ * four conv outputs (rows 2oy and 2oy+1, columns 2j and 2j+1) are each a
+ * contiguous vector over j: column 2j + s reads input column 2j + s + kx,
+ * which is E[j + u/2] or O[j + u/2] by the parity of u = s + kx. Each conv
+ * output is the GEMM's chain, fma over the taps in order from zero, then the
+ * bias, ReLU and pooling of emit / pool2_forward with the same comparisons,
+ * so the bits are those of the GEMM path (test_conv checks the fused model
+ * against the layers run one by one). */
+static int pool_cols(const mn_conv_geom *g) /* E / O row length: window vectors + a vector of overhang */
+{
+    return ((g->ow / 2 + MN_VL - 1) / MN_VL + 1) * MN_VL;
+}
+
+static size_t direct_fwd_floats(const mn_conv_geom *g) { return (size_t)g->h * 2 * pool_cols(g); }
+
+static int direct_fwd_ok(const mn_conv_geom *g, const mn_conv_fuse *f, int B)
+{
+    return f && f->relu && f->pool_h == 2 && f->pool_w == 2 && g->c == 1 && g->kh == 3 && g->kw == 3 &&
+           g->sh == 1 && windows_inside(g) && g->oh >= 2 && g->ow >= 2 &&
+           direct_fwd_floats(g) <= mn_conv_scratch_floats(g, B);
+}
+
+/* the four conv outputs of windows j0.. of pooled row oy; X(q, u) is input
+ * row 2oy + q, column parity and offset u */
+static inline void direct_fwd_windows(vf *a, const float *rows, int RW, const vf *w)
+{
+#define X(q, u) vf_loadu(rows + (size_t)(q) * 2 * RW + ((u) & 1) * RW + (u) / 2)
+    vf a00 = vf_zero(), a01 = vf_zero(), a10 = vf_zero(), a11 = vf_zero();
+#pragma GCC unroll 3
+    for (int ky = 0; ky < 3; ky++)
+#pragma GCC unroll 3
+        for (int kx = 0; kx < 3; kx++) {
+            vf wk = w[ky * 3 + kx];
+            a00 = vf_fmadd(wk, X(ky, kx), a00);
+            a01 = vf_fmadd(wk, X(ky, kx + 1), a01);
+            a10 = vf_fmadd(wk, X(ky + 1, kx), a10);
+            a11 = vf_fmadd(wk, X(ky + 1, kx + 1), a11);
+        }
+#undef X
+    a[0] = a00, a[1] = a01, a[2] = a10, a[3] = a11;
+}
+
+static void direct_forward(float *out, const float *in, const float *w, const float *b, int B, const mn_conv_geom *g,
+                           const mn_conv_fuse *f, float *scratch)
+{
+    const int H = g->h, W = g->w, OC = g->oc, PH = g->oh / 2, PW = g->ow / 2, RW = pool_cols(g);
+    const size_t isz = (size_t)H * W, plane = (size_t)PH * PW, buf = direct_fwd_floats(g);
+    int nt = threads_for((size_t)B * OC * g->oh * g->ow, B);
+    if ((size_t)nt * buf > mn_conv_scratch_floats(g, B)) nt = (int)(mn_conv_scratch_floats(g, B) / buf);
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    {
+        float *eo = scratch + (size_t)thread_id() * buf;
+        memset(eo, 0, buf * sizeof *eo); /* the overhang past each row stays zero */
+        const vf zero = vf_zero(), one = vf_set1(1.0f), two = vf_set1(2.0f), three = vf_set1(3.0f);
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int n = 0; n < B; n++) {
+            const float *x = in + (size_t)n * isz;
+            for (int r = 0; r < H; r++) {
+                float *e = eo + (size_t)r * 2 * RW, *o = e + RW;
+                for (int c = 0; c < W; c++) (c & 1 ? o : e)[c / 2] = x[(size_t)r * W + c];
+            }
+            for (int oc = 0; oc < OC; oc++) {
+                vf wv[9];
+                for (int k = 0; k < 9; k++) wv[k] = vf_set1(w[oc * 9 + k]);
+                const vf bias = vf_set1(b[oc]);
+                float *po = out + ((size_t)n * OC + oc) * plane, *pa = f->argmax + ((size_t)n * OC + oc) * plane;
+                for (int oy = 0; oy < PH; oy++)
+                    for (int j0 = 0; j0 < PW; j0 += MN_VL) {
+                        vf a[4];
+                        direct_fwd_windows(a, eo + (size_t)(2 * oy) * 2 * RW + j0, RW, wv);
+                        vf v0 = vf_max(vf_add(a[0], bias), zero), v1 = vf_max(vf_add(a[1], bias), zero);
+                        vf v2 = vf_max(vf_add(a[2], bias), zero), v3 = vf_max(vf_add(a[3], bias), zero);
+                        vcmp k01 = vf_gt(v1, v0), k23 = vf_gt(v3, v2);
+                        vf m01 = vf_blend(k01, v0, v1), m23 = vf_blend(k23, v2, v3);
+                        vcmp k = vf_gt(m23, m01);
+                        vf idx = vf_blend(k, vf_blend(k01, zero, one), vf_blend(k23, two, three));
+                        /* a partial vector is stored whole (masked stores are slow on
+                         * AMD) where its excess lands on this image's later rows or
+                         * planes, written after it; near the image's end, masked */
+                        size_t at = (size_t)oy * PW + j0;
+                        int whole = PW - j0 >= MN_VL || (size_t)(OC - oc) * plane - at >= (size_t)MN_VL;
+                        vmask m = vmask_first(PW - j0);
+                        vf_store_lanes(po + at, m, whole, vf_blend(k, m01, m23));
+                        vf_store_lanes(pa + at, m, whole, idx);
+                    }
+            }
+        }
+    }
+}
+#endif
+
 /* Forward: groups of GROUP images run in parallel, each on one thread with
  * its own slice of scratch (which stays in that core's L2): im2col into
  * cols[KK][q*P], one GEMM tmp[OC][q*P] = W * cols, then each row of tmp
@@ -628,6 +729,12 @@ void mn_conv_forward_fused(float *out, const float *in, const float *w, const fl
 {
     const int P = g->oh * g->ow, KK = g->c * g->kh * g->kw, OC = g->oc, groups = (B + GROUP - 1) / GROUP;
     const size_t isz = (size_t)g->c * g->h * g->w, slice = (size_t)GROUP * (KK + OC) * P;
+#if MN_VL
+    if (B > 0 && direct_fwd_ok(g, f, B)) {
+        direct_forward(out, in, w, b, B, g, f, scratch);
+        return;
+    }
+#endif
     gather_plan gp;
     const gather_plan *plan = make_gather_plan(&gp, g) ? &gp : NULL;
     int nt = group_threads(B, (size_t)B * (KK + OC) * P);
