@@ -709,6 +709,7 @@ static void direct_forward(float *out, const float *in, const float *w, const fl
                         size_t at = (size_t)oy * PW + j0;
                         int whole = PW - j0 >= MN_VL || (size_t)(OC - oc) * plane - at >= (size_t)MN_VL;
                         vmask m = vmask_first(PW - j0);
+                        (void)whole; /* AVX-512 stores under the mask always */
                         vf_store_lanes(po + at, m, whole, vf_blend(k, m01, m23));
                         vf_store_lanes(pa + at, m, whole, idx);
                     }
