@@ -13,6 +13,12 @@
  * accumulated in order, whose threads split the output only. So results are
  * bit-identical for any number of threads.
  *
+ * The first conv of an MNIST convnet (one channel, a few taps) has two
+ * direct paths instead, where a GEMM with K = 9 would mostly move memory: a
+ * 1x3x3 conv + ReLU + 2x2 pool forward (direct_forward, the GEMM path's
+ * bits), and the weight gradient when no input gradient is wanted
+ * (direct_dw).
+ *
  * A ReLU and a non-overlapping max pooling after the conv can be fused in
  * (mn_conv_forward_fused): the forward applies them to each GEMM tile as it
  * leaves the GEMM, and the backward rebuilds the conv's output gradient from
