@@ -18,8 +18,8 @@
 #   training  seconds per epoch of mlp, wide, cnn with the recipes of `mnist
 #             train` (E epochs per round, default 2; cnn: one full epoch, or
 #             with --cnn-steps S only S steps extrapolated to an epoch, which
-#             overstates ours: the thread count's first timing check, a dozen
-#             steps at 1 thread, then weighs on 100 steps, not on 469);
+#             overstates ours a little: the thread count's first check, a few
+#             steps at 1 thread, then weighs on S steps, not on 469);
 #             speedup = theirs / ours (> 1: we are faster); startup seconds.
 #             Our training runs as `mnist train` does by default: its thread
 #             count (1..N) chosen by timing steps; --threads N fixes it at N.
