@@ -16,6 +16,9 @@ expect 2 "$MNIST" frobnicate
 for cmd in train eval summary; do
   expect 0 "$MNIST" $cmd --help;     check "$cmd --help" grep -q "Usage: mnist $cmd" out.txt
 done
+# every preset and the conv options are named in the help
+expect 0 "$MNIST" train --help;      check "train --help names cnn and lenet5" grep -q "cnn, lenet5" out.txt
+expect 0 "$MNIST" summary --help;    check "summary --help shows conv's options" grep -q ":he|:glorot" out.txt
 expect 2 "$MNIST" train --bogus
 expect 2 "$MNIST" train --epochs
 expect 2 "$MNIST" train --epochs abc

@@ -10,8 +10,13 @@ static const char help[] =
     "\n"
     "Prints the layers, output shapes and parameter counts of a model (for 28x28 inputs, 10 classes).\n"
     "\n"
-    "  --arch ARCH   a preset (mlp, wide, 3b1b) or layers such as \"dense:128,relu,dropout:0.2,dense:10\"\n"
-    "                (default: mlp)\n";
+    "  --arch ARCH   a preset (mlp, wide, 3b1b, cnn, lenet5) or layers such as\n"
+    "                \"dense:128,relu,dropout:0.2,dense:10\" (default: mlp)\n"
+    "\n"
+    "Layers: flatten, dense:N, relu, sigmoid, dropout:RATE, softmax,\n"
+    "  conv:F:K[:sS][:same|:valid|:pP][:he|:glorot]   F filters, kernel K (N or NxM), stride S, padding P;\n"
+    "                                                 weights He-uniform (default) or Glorot-uniform\n"
+    "  maxpool:K[:sS], avgpool:K[:sS]                 pooling windows K, stride S (default K)\n";
 
 int cmd_summary(int argc, char **argv)
 {
