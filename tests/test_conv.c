@@ -172,9 +172,10 @@ static void test_conv_gradients(void)
     conv_gradcheck("conv s2x1 p1", (conv_cfg){2, 2, 9, 13, 3, 3, 4, 2, 1, 1, 2, 1, 1});
     /* no padding, 18 taps: the weight gradient gathers its columns from the input */
     conv_gradcheck("conv s2x1 valid", (conv_cfg){2, 2, 11, 12, 3, 3, 3, 2, 1, 0, 0, 0, 0});
-    /* few taps, no padding: without d_in the direct weight gradient, with
-     * rows of 26 (cnn's first conv: whole vectors and a partial one), 8 and
-     * 16 (whole vectors only), row stride 2, and 16 taps (two passes) */
+    /* few taps, no padding, stride 1: without d_in the direct weight
+     * gradient, with rows of 26 (cnn's first conv: whole vectors and a
+     * partial one), 8 and 16 (whole vectors only) and 16 taps (two passes);
+     * with row stride 2 the general path */
     conv_gradcheck("conv 28x28 3x3", (conv_cfg){3, 1, 28, 28, 4, 3, 3, 1, 1, 0, 0, 0, 0});
     conv_gradcheck("conv rows of 8", (conv_cfg){2, 2, 5, 10, 3, 2, 3, 1, 1, 0, 0, 0, 0});
     conv_gradcheck("conv rows of 16", (conv_cfg){2, 1, 6, 18, 3, 3, 3, 1, 1, 0, 0, 0, 0});
