@@ -99,4 +99,19 @@ static inline vf vf_set1_pair(const float *x)
 #define MN_VL 0
 #endif
 
+#if MN_VL
+/* 2x2 max pooling's selection, lane-wise: the largest of v0..v3 (the first
+ * on ties; a later value must be strictly greater, so NaN never displaces
+ * an earlier value) and in *idx its index 0..3 as a float. Max pooling and
+ * conv's fused first block both take it from here, so their bits agree. */
+static inline vf vf_max4_first(vf v0, vf v1, vf v2, vf v3, vf *idx)
+{
+    vcmp k01 = vf_gt(v1, v0), k23 = vf_gt(v3, v2);
+    vf m01 = vf_blend(k01, v0, v1), m23 = vf_blend(k23, v2, v3);
+    vcmp k = vf_gt(m23, m01);
+    *idx = vf_blend(k, vf_blend(k01, vf_zero(), vf_set1(1.0f)), vf_blend(k23, vf_set1(2.0f), vf_set1(3.0f)));
+    return vf_blend(k, m01, m23);
+}
+#endif
+
 #endif

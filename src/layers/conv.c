@@ -552,6 +552,17 @@ static int threads_for(size_t floats, int items)
     return nt < items ? nt : items;
 }
 
+#if MN_VL
+/* threads_for, when each thread needs its own slice of the B-image scratch
+ * (the caller checks that one slice fits; the direct paths below) */
+static int threads_with_slices(size_t floats, int items, size_t slice, const mn_conv_geom *g, int B)
+{
+    int nt = threads_for(floats, items);
+    size_t fit = mn_conv_scratch_floats(g, B) / slice;
+    return (size_t)nt > fit ? (int)fit : nt;
+}
+#endif
+
 static int thread_id(void)
 {
 #ifdef _OPENMP
@@ -633,7 +644,7 @@ static void gather(float *dst, const float *dout, const float *out, int n, int o
  * contiguous vector over j: column 2j + s reads input column 2j + s + kx,
  * which is E[j + u/2] or O[j + u/2] by the parity of u = s + kx. Each conv
  * output is the GEMM's chain, fma over the taps in order from zero, then the
- * bias, ReLU and pooling of emit / pool2_forward with the same comparisons,
+ * bias, ReLU and pooling of emit / pool2_forward (vf_max4_first),
  * so the bits are those of the GEMM path (test_conv checks the fused model
  * against the layers run one by one). */
 static int pool_cols(const mn_conv_geom *g) /* E / O row length: window vectors + a vector of overhang */
@@ -675,8 +686,7 @@ static void direct_forward(float *out, const float *in, const float *w, const fl
 {
     const int H = g->h, W = g->w, OC = g->oc, PH = g->oh / 2, PW = g->ow / 2, RW = pool_cols(g);
     const size_t isz = (size_t)H * W, plane = (size_t)PH * PW, buf = direct_fwd_floats(g);
-    int nt = threads_for((size_t)B * OC * g->oh * g->ow, B);
-    if ((size_t)nt * buf > mn_conv_scratch_floats(g, B)) nt = (int)(mn_conv_scratch_floats(g, B) / buf);
+    int nt = threads_with_slices((size_t)B * OC * g->oh * g->ow, B, buf, g, B);
     (void)nt;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -684,7 +694,7 @@ static void direct_forward(float *out, const float *in, const float *w, const fl
     {
         float *eo = scratch + (size_t)thread_id() * buf;
         memset(eo, 0, buf * sizeof *eo); /* the overhang past each row stays zero */
-        const vf zero = vf_zero(), one = vf_set1(1.0f), two = vf_set1(2.0f), three = vf_set1(3.0f);
+        const vf zero = vf_zero();
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
@@ -705,10 +715,7 @@ static void direct_forward(float *out, const float *in, const float *w, const fl
                         direct_fwd_windows(a, eo + (size_t)(2 * oy) * 2 * RW + j0, RW, wv);
                         vf v0 = vf_max(vf_add(a[0], bias), zero), v1 = vf_max(vf_add(a[1], bias), zero);
                         vf v2 = vf_max(vf_add(a[2], bias), zero), v3 = vf_max(vf_add(a[3], bias), zero);
-                        vcmp k01 = vf_gt(v1, v0), k23 = vf_gt(v3, v2);
-                        vf m01 = vf_blend(k01, v0, v1), m23 = vf_blend(k23, v2, v3);
-                        vcmp k = vf_gt(m23, m01);
-                        vf idx = vf_blend(k, vf_blend(k01, zero, one), vf_blend(k23, two, three));
+                        vf idx, m4 = vf_max4_first(v0, v1, v2, v3, &idx);
                         /* a partial vector is stored whole (masked stores are slow on
                          * AMD) where its excess lands on this image's later rows or
                          * planes, written after it; near the image's end, masked */
@@ -716,7 +723,7 @@ static void direct_forward(float *out, const float *in, const float *w, const fl
                         int whole = PW - j0 >= MN_VL || (size_t)(OC - oc) * plane - at >= (size_t)MN_VL;
                         vmask m = vmask_first(PW - j0);
                         (void)whole; /* AVX-512 stores under the mask always */
-                        vf_store_lanes(po + at, m, whole, vf_blend(k, m01, m23));
+                        vf_store_lanes(po + at, m, whole, m4);
                         vf_store_lanes(pa + at, m, whole, idx);
                     }
             }
@@ -834,9 +841,8 @@ static void direct_dw(float *dw, float *db, const float *dout, const float *out,
     for (int c = 0, kk = 0; c < g->c; c++)
         for (int ky = 0; ky < g->kh; ky++)
             for (int kx = 0; kx < g->kw; kx++) off[kk++] = (c * g->h + ky) * W + kx;
-    int nt = threads_for((size_t)B * OC * P, OC);
     /* the scratch holds at least one slice: (KK + 1) * P >= P + KW * P >= slice */
-    if ((size_t)nt * slice > mn_conv_scratch_floats(g, B)) nt = (int)(mn_conv_scratch_floats(g, B) / slice);
+    int nt = threads_with_slices((size_t)B * OC * P, OC, slice, g, B);
     (void)nt;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)

@@ -34,7 +34,6 @@ static void pool2_forward(float *o, float *a, const float *x, int H, int W, int 
     (void)H;
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-    const __m512 one = _mm512_set1_ps(1.0f), two = _mm512_set1_ps(2.0f), three = _mm512_set1_ps(3.0f);
     for (int oy = 0; oy < OH; oy++) {
         const float *r0 = x + (size_t)(2 * oy) * W, *r1 = r0 + W;
         float *oo = o + (size_t)oy * OW, *aa = a ? a + (size_t)oy * OW : NULL;
@@ -48,12 +47,9 @@ static void pool2_forward(float *o, float *a, const float *x, int H, int W, int 
             __m512 b0 = _mm512_maskz_loadu_ps(m0, p1), b1 = _mm512_maskz_loadu_ps(m1, p1 + 16);
             __m512 v0 = _mm512_permutex2var_ps(a0, even, a1), v1 = _mm512_permutex2var_ps(a0, odd, a1);
             __m512 v2 = _mm512_permutex2var_ps(b0, even, b1), v3 = _mm512_permutex2var_ps(b0, odd, b1);
-            __mmask16 k01 = _mm512_cmp_ps_mask(v1, v0, _CMP_GT_OQ), k23 = _mm512_cmp_ps_mask(v3, v2, _CMP_GT_OQ);
-            __m512 m01 = _mm512_mask_blend_ps(k01, v0, v1), m23 = _mm512_mask_blend_ps(k23, v2, v3);
-            __m512 i01 = _mm512_maskz_mov_ps(k01, one), i23 = _mm512_mask_blend_ps(k23, two, three);
-            __mmask16 k = _mm512_cmp_ps_mask(m23, m01, _CMP_GT_OQ);
-            _mm512_mask_storeu_ps(oo + ox, mo, _mm512_mask_blend_ps(k, m01, m23));
-            if (aa) _mm512_mask_storeu_ps(aa + ox, mo, _mm512_mask_blend_ps(k, i01, i23));
+            __m512 idx, m = vf_max4_first(v0, v1, v2, v3, &idx);
+            _mm512_mask_storeu_ps(oo + ox, mo, m);
+            if (aa) _mm512_mask_storeu_ps(aa + ox, mo, idx);
         }
     }
 }
@@ -91,8 +87,8 @@ static void pool2_backward(float *d, const float *g, const float *a, const float
     }
     if (H > 2 * OH) memset(d + (size_t)(H - 1) * W, 0, (size_t)W * sizeof *d);
 }
-#elif defined(__AVX2__)
-/* AVX2: eight windows at a time, the same selections as the scalar loops
+#elif MN_VL == 8
+/* AVX2 (with FMA, as simd.h's names need): eight windows at a time, the same selections as the scalar loops
  * below (so the same bits): even and odd columns of 16 input floats are
  * separated with in-lane shuffles and a cross-lane 64-bit permute, and
  * interleaved back the same way in the backward pass. A row's partial
@@ -135,7 +131,6 @@ static inline int piece(int oy, int ox, int row, int H, int W, int OH, int OW)
 
 static void pool2_forward(float *o, float *a, const float *x, int H, int W, int OH, int OW)
 {
-    const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f), three = _mm256_set1_ps(3.0f);
     for (int oy = 0; oy < OH; oy++) {
         const float *r0 = x + (size_t)(2 * oy) * W, *r1 = r0 + W;
         float *oo = o + (size_t)oy * OW, *aa = a ? a + (size_t)oy * OW : NULL;
@@ -146,14 +141,9 @@ static void pool2_forward(float *o, float *a, const float *x, int H, int W, int 
             __m256 v0, v1, v2, v3;
             deinterleave(load8(p0, 2 * n), load8(p0 + 8, 2 * n - 8), &v0, &v1);
             deinterleave(load8(p1, 2 * n), load8(p1 + 8, 2 * n - 8), &v2, &v3);
-            __m256 k01 = _mm256_cmp_ps(v1, v0, _CMP_GT_OQ), k23 = _mm256_cmp_ps(v3, v2, _CMP_GT_OQ);
-            __m256 m01 = _mm256_blendv_ps(v0, v1, k01), m23 = _mm256_blendv_ps(v2, v3, k23);
-            __m256 k = _mm256_cmp_ps(m23, m01, _CMP_GT_OQ);
-            store8(oo + ox, n, _mm256_blendv_ps(m01, m23, k));
-            if (aa) {
-                __m256 i01 = _mm256_and_ps(k01, one), i23 = _mm256_blendv_ps(two, three, k23);
-                store8(aa + ox, n, _mm256_blendv_ps(i01, i23, k));
-            }
+            __m256 idx, m = vf_max4_first(v0, v1, v2, v3, &idx);
+            store8(oo + ox, n, m);
+            if (aa) store8(aa + ox, n, idx);
         }
     }
 }
