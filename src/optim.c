@@ -41,11 +41,21 @@ int mn_optim_init(mn_optim *o, mn_optim_kind kind, float lr, size_t n, mn_err *e
     return 0;
 }
 
+int mn_optim_use_ema(mn_optim *o, float mom, mn_err *e)
+{
+    if (!(mom > 0.0f && mom < 1.0f)) return mn_fail(e, "EMA momentum %g outside (0, 1)", (double)mom);
+    if (!o->ema && !(o->ema = mn_zalloc64(o->n ? o->n : 1, sizeof(float))))
+        return mn_fail(e, "out of memory for the weights' moving average");
+    o->ema_momentum = mom;
+    return 0;
+}
+
 void mn_optim_free(mn_optim *o)
 {
     mn_free64(o->m);
     mn_free64(o->v);
-    o->m = o->v = NULL;
+    mn_free64(o->ema);
+    o->m = o->v = o->ema = NULL;
 }
 
 /* The update of each parameter depends on nothing but its own gradient and
@@ -158,6 +168,19 @@ static void adam(const mn_optim *o, float alpha, float *restrict p, const float 
     }
 }
 
+/* Keras's _update_model_variables_moving_average: the momentum is 0 on the
+ * first step, so the average starts at the first step's weights. */
+static void ema(const mn_optim *o, const float *restrict p, size_t i0, size_t i1)
+{
+    float *restrict a = o->ema;
+    if (o->step == 1) {
+        memcpy(a + i0, p + i0, (i1 - i0) * sizeof *a);
+        return;
+    }
+    float mom = o->ema_momentum, rest = 1.0f - mom;
+    for (size_t i = i0; i < i1; i++) a[i] = mom * a[i] + rest * p[i];
+}
+
 static void update(const mn_optim *o, float alpha, float *p, const float *g, size_t i0, size_t i1)
 {
     switch (o->kind) {
@@ -165,6 +188,7 @@ static void update(const mn_optim *o, float alpha, float *p, const float *g, siz
     case MN_RMSPROP: rmsprop(o, p, g, i0, i1); break;
     case MN_ADAM: adam(o, alpha, p, g, i0, i1); break;
     }
+    if (o->ema) ema(o, p, i0, i1); /* while the slice is in cache */
 }
 
 void mn_optim_step(mn_optim *o, float *params, const float *grads)

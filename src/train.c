@@ -181,7 +181,11 @@ int mn_train(mn_model *m, mn_optim *o, const mn_dataset *ds, const mn_train_opts
             p.acc = (double)st->hits / (double)st->seen;
             p.lr = o->lr;
             if (st->step == p.steps) {
-                /* epoch boundary: move the state on before anyone can save it */
+                /* epoch boundary: move the state on before anyone can save
+                 * it. Validation (and early stopping's best weights) see the
+                 * weights that training will return: the average, if kept. */
+                float *live = m->params;
+                if (o->ema) m->params = o->ema;
                 if (n_val) mn_evaluate(m, ds, n_train, n_val, &p.val_loss, &p.val_acc, NULL, NULL);
                 st->epoch++;
                 st->step = 0;
@@ -189,6 +193,7 @@ int mn_train(mn_model *m, mn_optim *o, const mn_dataset *ds, const mn_train_opts
                 st->loss_sum = 0, st->hits = 0, st->seen = 0;
                 p.epoch_done = 1;
                 p.stopped_early = opt->patience > 0 && early_stopping(m, opt, st, p.val_loss);
+                m->params = live;
             }
             p.seconds = now() - t0;
             int stop = cb && cb(&p, user);
@@ -204,9 +209,13 @@ int mn_train(mn_model *m, mn_optim *o, const mn_dataset *ds, const mn_train_opts
         }
     }
     if (at.n_cand > 1) mn_set_threads(opt->auto_threads);
-    /* restore the best weights (Keras's restore_best_weights) */
+    /* restore the best weights (Keras's restore_best_weights), or else put
+     * the average in place (Keras's finalize_variable_values at the end of
+     * fit); a stopped run keeps its live weights, which a checkpoint needs */
     if (rc == 0 && opt->patience > 0 && isfinite(st->best_val_loss))
         memcpy(m->params, opt->best, m->n_params * sizeof(float));
+    else if (rc == 0 && o->ema)
+        memcpy(m->params, o->ema, m->n_params * sizeof(float));
     free(order);
     free(aug_tmp);
     return rc;
@@ -271,9 +280,10 @@ int mn_checkpoint_save(const char *path, const mn_model *m, const mn_optim *o, c
     META("es.wait", "%d", st->wait);
 #undef META
     for (int i = 0; i < n_meta; i++) k[nm] = keys[i], v[nm++] = vals[i];
-    mn_st_tensor extra[3] = {flat("opt.m", o->m, o->n), flat("opt.v", o->v, o->n)};
+    mn_st_tensor extra[4] = {flat("opt.m", o->m, o->n), flat("opt.v", o->v, o->n)};
     int n_extra = 2;
     if (best) extra[n_extra++] = flat("es.best", (float *)best, m->n_params);
+    if (o->ema) extra[n_extra++] = flat("opt.ema", o->ema, o->n);
     int rc = mn_model_save_ext(m, path, extra, n_extra, k, v, nm, e);
     free(k), free(v);
     return rc;
@@ -298,7 +308,8 @@ int mn_checkpoint_load(const char *path, mn_model *m, mn_optim *o, mn_train_stat
 {
     mn_safetensors f;
     if (mn_st_read(path, &f, e)) return -1;
-    const mn_st_tensor *tm = mn_st_find(&f, "opt.m"), *tv = mn_st_find(&f, "opt.v"), *tb = mn_st_find(&f, "es.best");
+    const mn_st_tensor *tm = mn_st_find(&f, "opt.m"), *tv = mn_st_find(&f, "opt.v"), *tb = mn_st_find(&f, "es.best"),
+                       *ta = mn_st_find(&f, "opt.ema");
     int rc = -1;
     double step, epoch, tstep, loss_sum, hits, seen, bvl, bep, wait;
     mn_rng drop, shuf;
@@ -309,6 +320,11 @@ int mn_checkpoint_load(const char *path, mn_model *m, mn_optim *o, mn_train_stat
     if (tm->ndim != 1 || tv->ndim != 1 || (size_t)tm->shape[0] != o->n || (size_t)tv->shape[0] != o->n ||
         (tb && (tb->ndim != 1 || (size_t)tb->shape[0] != m->n_params))) {
         mn_fail(e, "%s: optimizer state does not match the model's %zu parameters", path, m->n_params);
+        goto out;
+    }
+    if (!o->ema != !ta || (ta && (ta->ndim != 1 || (size_t)ta->shape[0] != o->n))) {
+        mn_fail(e, "%s: the weights' moving average (opt.ema) is %s", path,
+                !ta ? "missing" : o->ema ? "malformed" : "there, but the recipe has no --ema");
         goto out;
     }
     if (meta_num(m, "opt.step", &step) || meta_num(m, "train.epoch", &epoch) || meta_num(m, "train.step", &tstep) ||
@@ -332,6 +348,7 @@ int mn_checkpoint_load(const char *path, mn_model *m, mn_optim *o, mn_train_stat
     memcpy(o->m, tm->data, o->n * sizeof(float));
     memcpy(o->v, tv->data, o->n * sizeof(float));
     if (best && tb) memcpy(best, tb->data, m->n_params * sizeof(float));
+    if (ta) memcpy(o->ema, ta->data, o->n * sizeof(float));
     o->step = (long)step;
     m->rng = drop;
     memset(st, 0, sizeof *st);

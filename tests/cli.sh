@@ -110,6 +110,20 @@ check "augmentation changes the training (test loss differs)" bash -c \
   plain1.json aug1.json
 check "augment recorded in the model file" grep -aq '"augment":"shift:2,flip"' aug_straight.bin
 expect 2 "$MNIST" train --resume aug_ck.bin --augment none
+# the weights' moving average rides in the checkpoint as well
+expect 0 "$MNIST" train $D --epochs 3 --output ema_straight.bin --ema 0.99
+expect 0 "$MNIST" train $D --epochs 1 --output ema_half.bin --checkpoint ema_ck.bin --ema 0.99
+expect 0 "$MNIST" train --resume ema_ck.bin --epochs 3 --data "$WORK/data" --quiet --output ema_resumed.bin
+check "ema: 3 epochs = 1 + resume 2, byte for byte" cmp -s ema_straight.bin ema_resumed.bin
+check "ema recorded in the model file" grep -aq '"ema":"0.99"' ema_straight.bin
+"$MNIST" eval ema_half.bin --data "$WORK/data" --json >ema1.json 2>/dev/null
+check "ema changes the weights (test loss differs from plain training's)" bash -c \
+  '[ -s "$0" ] && [ -s "$1" ] && [ "$(grep -o "\"loss\": *[0-9.e-]*" "$0")" != "$(grep -o "\"loss\": *[0-9.e-]*" "$1")" ]' \
+  plain1.json ema1.json
+for bad in 1 0.2 x; do
+  expect 2 "$MNIST" train --ema "$bad"
+  check "--ema $bad: usage names the option" grep -q -- "--ema" err.txt
+done
 for bad in shift:0 shift:9 rotate:5 "flip,flip"; do
   expect 2 "$MNIST" train --augment "$bad"
   check "--augment $bad: usage names the option" grep -q -- "--augment" err.txt

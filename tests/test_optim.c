@@ -65,6 +65,46 @@ static void check_long(mn_optim_kind kind)
     free(p), free(g), free(p2), free(before), free(rm), free(rv), free(rs);
 }
 
+/* The weights' moving average: the first step's weights, then
+ * avg = mom*avg + (1-mom)*p after each step, checked in double against the
+ * weights the optimizer produced; long enough to take the thread split, and
+ * 1 and 2 threads must give the same bytes. Bad momenta are refused. */
+static void check_ema(void)
+{
+    enum { N = 40003, STEPS = 4 };
+    float *p = malloc(N * sizeof *p), *p2 = malloc(N * sizeof *p2), *g = malloc(N * sizeof *g);
+    double *avg = malloc(N * sizeof *avg);
+    mn_optim o, o2;
+    mn_err e;
+    CHECK(mn_optim_init(&o, MN_ADAM, 0.01f, N, &e) == 0 && mn_optim_init(&o2, MN_ADAM, 0.01f, N, &e) == 0);
+    CHECK(mn_optim_use_ema(&o, 1.0f, &e) == -1 && strstr(e.msg, "EMA momentum"));
+    CHECK(mn_optim_use_ema(&o, 0.0f, &e) == -1 && !o.ema);
+    CHECK(mn_optim_use_ema(&o, 0.75f, &e) == 0 && mn_optim_use_ema(&o2, 0.75f, &e) == 0 && o.ema);
+    for (int i = 0; i < N; i++) p[i] = p2[i] = (float)sin(i * 0.11);
+    double worst = 0;
+    for (int t = 1; t <= STEPS; t++) {
+        for (int i = 0; i < N; i++) g[i] = (float)cos(i * 0.7 + 3 * t);
+        mn_set_threads(1);
+        mn_optim_step(&o, p, g);
+        mn_set_threads(2);
+        mn_optim_step(&o2, p2, g);
+        for (int i = 0; i < N; i++) {
+            avg[i] = t == 1 ? p[i] : 0.75 * avg[i] + 0.25 * p[i];
+            double err = fabs(o.ema[i] - avg[i]) / (fabs(avg[i]) + 1e-3);
+            if (err > worst) worst = err;
+        }
+        if (t == 1) CHECK(memcmp(o.ema, p, N * sizeof *p) == 0);
+    }
+    CHECK(worst < 1e-6);
+    CHECK(memcmp(o.ema, p, N * sizeof *p) != 0); /* it lags the weights */
+    CHECK(memcmp(o.ema, o2.ema, N * sizeof *p) == 0 && memcmp(p, p2, N * sizeof *p) == 0);
+    printf("  ema: worst relative error %.2g over %d steps\n", worst, STEPS);
+    mn_set_threads(0);
+    mn_optim_free(&o), mn_optim_free(&o2);
+    CHECK(!o.ema);
+    free(p), free(p2), free(g), free(avg);
+}
+
 int main(void)
 {
     mn_err e;
@@ -125,5 +165,6 @@ int main(void)
     CHECK(mn_optim_default_lr(MN_SGD) == 0.01f && mn_optim_default_lr(MN_ADAM) == 0.001f);
     check_long(MN_ADAM);
     check_long(MN_RMSPROP);
+    check_ema();
     return test_summary("test_optim");
 }

@@ -160,8 +160,10 @@ static int stop_at_step(const mn_progress *p, void *user)
 }
 
 /* 4 epochs straight, or stopped mid-epoch, checkpointed, reloaded into fresh
- * objects and continued: the same parameters, bit for bit. */
-static void test_resume(void)
+ * objects and continued: the same parameters, bit for bit; with the weights'
+ * moving average (ema), the average rides in the checkpoint too and is what
+ * training returns. */
+static void test_resume(int ema)
 {
     mn_dataset ds;
     make_data(&ds, 500, 4);
@@ -172,11 +174,14 @@ static void test_resume(void)
     mn_optim oa, ob, oc;
     mn_train_state sa, sb, sc;
     setup(&a, &oa, 32);
+    if (ema) CHECK(mn_optim_use_ema(&oa, 0.9f, &e) == 0);
     mn_train_state_init(&sa, 9);
     CHECK(mn_train(&a, &oa, &ds, &opt, &sa, NULL, NULL, &e) == 0);
     CHECK(sa.epoch == 4 && sa.step == 0);
+    if (ema) CHECK(memcmp(a.params, oa.ema, a.n_params * sizeof(float)) == 0);
 
     setup(&b, &ob, 32);
+    if (ema) CHECK(mn_optim_use_ema(&ob, 0.9f, &e) == 0);
     mn_train_state_init(&sb, 9);
     stop_after = 13 * 2 + 5; /* 13 steps per epoch: stop in the third epoch */
     CHECK(mn_train(&b, &ob, &ds, &opt, &sb, stop_at_step, NULL, &e) == MN_TRAIN_STOPPED);
@@ -188,11 +193,28 @@ static void test_resume(void)
     CHECK(mn_model_load(&c, path, 32, &e) == 0);
     CHECK(mn_is_checkpoint(&c));
     mn_optim_init(&oc, MN_ADAM, 0.001f, c.n_params, &e);
+    if (ema) { /* the recipe and the file must agree on the average */
+        CHECK(mn_checkpoint_load(path, &c, &oc, &sc, NULL, &e) == -1 && strstr(e.msg, "opt.ema"));
+        CHECK(mn_optim_use_ema(&oc, 0.9f, &e) == 0);
+    }
     CHECK(mn_checkpoint_load(path, &c, &oc, &sc, NULL, &e) == 0);
     CHECK(sc.epoch == 2 && sc.step == 5 && sc.seen == sb.seen && sc.loss_sum == sb.loss_sum && oc.step == ob.step);
     CHECK(mn_train(&c, &oc, &ds, &opt, &sc, NULL, NULL, &e) == 0);
     CHECK(memcmp(a.params, c.params, a.n_params * sizeof(float)) == 0);
     CHECK(memcmp(oa.m, oc.m, a.n_params * sizeof(float)) == 0);
+    if (ema) {
+        /* the stopped run kept its live weights for the checkpoint */
+        CHECK(memcmp(b.params, ob.ema, b.n_params * sizeof(float)) != 0);
+        /* and the average did not stay at the start: the weights it returns differ from the last step's */
+        mn_model d;
+        mn_optim od;
+        mn_train_state sd;
+        setup(&d, &od, 32);
+        mn_train_state_init(&sd, 9);
+        CHECK(mn_train(&d, &od, &ds, &opt, &sd, NULL, NULL, &e) == 0);
+        CHECK(memcmp(d.params, a.params, d.n_params * sizeof(float)) != 0);
+        mn_model_free(&d), mn_optim_free(&od);
+    }
 
     /* a plain model file is not a checkpoint */
     CHECK(mn_model_save(&a, path, NULL, NULL, 0, &e) == 0);
@@ -258,7 +280,8 @@ static void test_schedules_and_stops(void)
 
 int main(void)
 {
-    test_resume();
+    test_resume(0);
+    test_resume(1);
     test_schedules_and_stops();
     test_no_allocation_in_step();
     test_learns_and_repeats();

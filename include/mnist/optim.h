@@ -8,6 +8,15 @@
  *
  * eps is 1e-7 as in Keras. The state (m, v) is two more buffers the size of
  * the parameters, so a step is a single loop and a checkpoint is a write.
+ *
+ * Optionally (Keras's use_ema=True) the step also keeps an exponential
+ * moving average of the weights, after each update:
+ *
+ *   ema = p on the first step;  ema = mom*ema + (1-mom)*p after it
+ *
+ * Averaging the last ~1/(1-mom) steps' weights smooths out the noise of the
+ * final steps; the trainer evaluates and saves the average (Keras's fit()
+ * overwrites the weights with it at the end).
  */
 #ifndef MNIST_OPTIM_H
 #define MNIST_OPTIM_H
@@ -29,6 +38,8 @@ typedef struct {
     long step;      /* steps taken */
     size_t n;
     float *m, *v;   /* state: SGD velocity in m; RMSprop mean square in v */
+    float ema_momentum; /* 0: no moving average */
+    float *ema;     /* the moving average of the weights, or NULL */
 } mn_optim;
 
 /* Name <-> kind: "sgd", "rmsprop", "adam". Returns -1 for unknown names. */
@@ -40,6 +51,9 @@ float mn_optim_default_lr(mn_optim_kind k);
 /* Sets Keras defaults for kind with learning rate lr and allocates state for
  * n parameters. Adjust momentum/nesterov/... after this. */
 int mn_optim_init(mn_optim *o, mn_optim_kind kind, float lr, size_t n, mn_err *e);
+/* Turns on the moving average of the weights with momentum 0 < mom < 1
+ * (allocates o->ema; its contents are set by the first step). */
+int mn_optim_use_ema(mn_optim *o, float mom, mn_err *e);
 void mn_optim_step(mn_optim *o, float *params, const float *grads);
 void mn_optim_free(mn_optim *o);
 

@@ -80,7 +80,9 @@ void mn_train_state_init(mn_train_state *st, uint64_t seed);
  * stopping, with the best weights restored), MN_TRAIN_STOPPED when asked to
  * stop (the state is at a step boundary and can be saved), or -1 with e set,
  * e.g. when the loss stops being finite. Allocates only before the first
- * step. */
+ * step. With the optimizer's moving average on (mn_optim_use_ema), the
+ * validation measures the average, and a finished run leaves it in the
+ * model; a stopped one leaves the live weights, which a checkpoint needs. */
 int mn_train(mn_model *m, mn_optim *o, const mn_dataset *ds, const mn_train_opts *opt, mn_train_state *st,
              mn_progress_fn cb, void *user, mn_err *e);
 
@@ -94,7 +96,8 @@ void mn_evaluate(mn_model *m, const mn_dataset *ds, int first, int count, double
                  int *predictions);
 
 /* Checkpoints: the model file plus opt.m, opt.v (optimizer moments),
- * es.best (best weights, with early stopping) and the optimizer step, RNG
+ * opt.ema (the weights' moving average, if kept), es.best (best weights,
+ * with early stopping) and the optimizer step, RNG
  * states and training state in the metadata. Written atomically. */
 int mn_checkpoint_save(const char *path, const mn_model *m, const mn_optim *o, const mn_train_state *st,
                        const float *best, const char *const *keys, const char *const *vals, int n_meta, mn_err *e);
