@@ -741,6 +741,8 @@ typedef struct {
     /* B given by offsets (mn_sgemm_nt_gather): op(B)^T[j][k] =
      * B[brow[j] + bcol[k]]; NULL for a stored B */
     const int *brow, *bcol;
+    mn_gemm_done_fn *done; /* mn_sgemm_then's hook, or NULL */
+    void *done_ctx;
 } gemm_args;
 
 /* Plain loops over [i0, i1) x [j0, j1), used only when the packing buffer
@@ -777,12 +779,18 @@ static void gemm_block(const gemm_args *g, int i0, int i1, int j0, int j1)
     /* A part rounded up to 16 floats so that Bp is 64-byte aligned too */
     size_t asz = ((size_t)((mcmax + MR - 1) / MR * MR) * kcmax + 15) & ~(size_t)15;
     size_t bsz = (size_t)((ncmax + NR - 1) / NR * NR) * kcmax;
-    float *buf = pack_buffer(asz + bsz);
+    /* with a hook, one K block and beta = 0, each MR x nc panel is computed
+     * into a scratch panel (in L1) and handed over from there: C, the
+     * gradient buffer for the dense layer, is never written */
+    int scratch = g->done && kcmax >= K && g->beta == 0.0f;
+    size_t ssz = scratch ? (size_t)MR * ncmax : 0;
+    float *buf = pack_buffer(asz + bsz + ssz);
     if (!buf) { /* out of memory: slow but correct, no packing */
         gemm_unpacked(g, i0, i1, j0, j1);
+        if (g->done) g->done(g->done_ctx, g->C + (size_t)i0 * g->ldc + j0, g->ldc, i0, i1, j0, j1);
         return;
     }
-    float *Ap = buf, *Bp = buf + asz;
+    float *Ap = buf, *Bp = buf + asz, *Sp = buf + asz + bsz;
     kernel_fn *kern = g->kernel;
 
     for (int jc = j0; jc < j1; jc += NC) {
@@ -796,6 +804,23 @@ static void gemm_block(const gemm_args *g, int i0, int i1, int j0, int j1)
             for (int ic = i0; ic < i1; ic += MC) {
                 int mc = i1 - ic < MC ? i1 - ic : MC;
                 pack_a(g->transA, g->A, g->lda, ic, mc, pc, kc, Ap);
+                if (last && g->done) {
+                    /* rows first, so that each MR x nc panel is final, and
+                     * handed to the hook, while it is in L1 (the order of
+                     * the tiles does not change their bits) */
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int m = mc - ir < MR ? mc - ir : MR;
+                        float *c = scratch ? Sp : g->C + (size_t)(ic + ir) * g->ldc + jc;
+                        int ldc = scratch ? nc : g->ldc;
+                        for (int jr = 0; jr < nc; jr += NR) {
+                            int n = nc - jr < NR ? nc - jr : NR;
+                            kern(kc, Ap + (size_t)ir * kc, Bp + (size_t)jr * kc, c + jr, ldc, m, n, g->alpha, beta,
+                                 g->bias ? g->bias + jc + jr : NULL, relu);
+                        }
+                        g->done(g->done_ctx, c, ldc, ic + ir, ic + ir + m, jc, jc + nc);
+                    }
+                    continue;
+                }
                 for (int jr = 0; jr < nc; jr += NR) {
                     int n = nc - jr < NR ? nc - jr : NR;
                     const float *bs = Bp + (size_t)jr * kc;
@@ -1044,10 +1069,23 @@ static void run_blocks(const gemm_args *g, block_fn *block)
     int nt = mn_get_threads();
     if ((double)M * N * K < (double)PAR_THRESHOLD || K < PAR_MIN_K) nt = 1;
     int pm = 1, pn = 1;
-    if (nt > 1) choose_grid(M, N, K, nt, &pm, &pn);
+    if (nt > 1 && g->done) {
+        /* with a hook, threads take whole rows: a thread's blocks are then
+         * one run of memory, and no cache line of C (or of what the hook
+         * updates beside it) is written by two threads. Split by columns,
+         * mlp's fused Adam step took 2x as long on 2 threads. */
+        int tm = (M + MR - 1) / MR;
+        pm = nt < tm ? nt : tm;
+    } else if (nt > 1) {
+        choose_grid(M, N, K, nt, &pm, &pn);
+    }
     nt = pm * pn;
+    /* only the packed loops call the hook as they go; after the other
+     * paths, it gets each thread's whole rectangle */
+    int hook_after = g->done && block != gemm_block;
     if (nt <= 1) {
         block(g, 0, M, 0, N);
+        if (hook_after) g->done(g->done_ctx, g->C, g->ldc, 0, M, 0, N);
         return;
     }
     int tm = (M + MR - 1) / MR, tn = (N + NR - 1) / NR;
@@ -1061,16 +1099,20 @@ static void run_blocks(const gemm_args *g, block_fn *block)
         if (i1 > M) i1 = M;
         if (j1 > N) j1 = N;
         block(g, i0, i1, j0, j1);
+        if (hook_after && i0 < i1 && j0 < j1)
+            g->done(g->done_ctx, g->C + (size_t)i0 * g->ldc + j0, g->ldc, i0, i1, j0, j1);
     }
 }
 
-void mn_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
-                 const float *B, int ldb, float beta, float *C, int ldc, const float *bias, int relu)
+static void sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                  int ldb, float beta, float *C, int ldc, const float *bias, int relu, mn_gemm_done_fn *done,
+                  void *ctx)
 {
     if (M <= 0 || N <= 0) return;
     relu = relu != 0;
     if (K <= 0 || alpha == 0.0f) {
         scale_c(M, N, beta, C, ldc, bias, relu);
+        if (done) done(ctx, C, ldc, 0, M, 0, N);
         return;
     }
 #if MN_VL
@@ -1079,6 +1121,7 @@ void mn_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha, const
         if ((double)M * N * K < (double)PAR_THRESHOLD || K < PAR_MIN_K || M < 2 * DOT_MI) nt = 1;
         if (nt <= 1) {
             dot_rows(0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
+            if (done) done(ctx, C, ldc, 0, M, 0, N);
             return;
         }
         int nb = (M + DOT_MI - 1) / DOT_MI;
@@ -1089,17 +1132,31 @@ void mn_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha, const
         for (int t = 0; t < nt; t++) {
             int i0 = (int)((long)nb * t / nt) * DOT_MI, i1 = (int)((long)nb * (t + 1) / nt) * DOT_MI;
             dot_rows(i0, i1 < M ? i1 : M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
+            if (done && i0 < (i1 < M ? i1 : M)) done(ctx, C + (size_t)i0 * ldc, ldc, i0, i1 < M ? i1 : M, 0, N);
         }
         return;
     }
 #endif
-    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, bias, relu, pick_kernel(), NULL, NULL};
+    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, bias, relu, pick_kernel(),
+                   NULL, NULL, done, ctx};
     block_fn *block = gemm_block;
 #if MN_VL
     if (use_direct(transB, M)) block = direct_block;
     else if (use_swapped(transA, transB, M, N, K)) block = swapped_block;
 #endif
     run_blocks(&g, block);
+}
+
+void mn_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                 const float *B, int ldb, float beta, float *C, int ldc, const float *bias, int relu)
+{
+    sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu, NULL, NULL);
+}
+
+void mn_sgemm_then(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                   int ldb, float beta, float *C, int ldc, mn_gemm_done_fn *done, void *ctx)
+{
+    sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, 0, done, ctx);
 }
 
 void mn_sgemm_nt_gather(int M, int N, int K, float alpha, const float *A, int lda, const float *base, const int *row,
@@ -1110,7 +1167,7 @@ void mn_sgemm_nt_gather(int M, int N, int K, float alpha, const float *A, int ld
         scale_c(M, N, beta, C, ldc, NULL, 0);
         return;
     }
-    gemm_args g = {0, 1, M, N, K, alpha, beta, A, base, C, lda, 0, ldc, NULL, 0, pick_kernel(), row, col};
+    gemm_args g = {0, 1, M, N, K, alpha, beta, A, base, C, lda, 0, ldc, NULL, 0, pick_kernel(), row, col, NULL, NULL};
 #if MN_VL
     if (!g_force_portable) {
         run_blocks(&g, swapped_block);

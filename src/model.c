@@ -228,7 +228,27 @@ double mn_model_forward(mn_model *m, int B, int training, int *correct)
     return mn_softmax_xent_forward(m->probs, in, m->labels, B, m->n_classes, correct);
 }
 
-void mn_model_backward(mn_model *m, int B)
+/* mn_model_backward_step's hook: updates the weights of rows [i0, i1),
+ * columns [j0, j1) of a dense layer's W (row length ld, at off in the
+ * parameter buffer) as soon as the GEMM has written their gradients. */
+typedef struct {
+    const mn_optim *o;
+    float *params;
+    size_t off;
+    int ld;
+} dense_update;
+
+static void update_block(void *ctx, const float *blk, int ld, int i0, int i1, int j0, int j1)
+{
+    const dense_update *u = ctx;
+    for (int i = i0; i < i1; i++) {
+        size_t at = u->off + (size_t)i * (size_t)u->ld + (size_t)j0;
+        mn_optim_update(u->o, at, u->params + at, blk + (size_t)(i - i0) * (size_t)ld, (size_t)(j1 - j0));
+    }
+}
+
+/* The backward pass; with o, also the optimizer step (see model.h). */
+static void backward(mn_model *m, int B, mn_optim *o)
 {
     int L = m->n_layers;
     /* Below the first layer with parameters, no gradient is needed: its input
@@ -245,9 +265,34 @@ void mn_model_backward(mn_model *m, int B)
         const float *in = i ? m->act[i - 1] : m->input;
         float *din = i > first ? m->dact[i - 1] : NULL;
         int last = i + l->n_fused;
+        if (o && l->kind == MN_DENSE) {
+            int C = (int)mn_shape_size(l->in), OC = l->units;
+            dense_update u = {o, m->params, l->param_off, C};
+            float *dw = m->grads + l->param_off;
+            mn_dense_backward_then(din, dw, dw + (size_t)OC * C, m->dact[last], in, m->params + l->param_off, B, C, OC,
+                                   update_block, &u);
+            continue;
+        }
         l->ops->backward(l, din, m->grads + l->param_off, m->dact[last], in, m->act[last], m->params + l->param_off,
                          B);
     }
+}
+
+void mn_model_backward(mn_model *m, int B) { backward(m, B, NULL); }
+
+void mn_model_backward_step(mn_model *m, int B, mn_optim *o)
+{
+    mn_optim_begin_step(o);
+    backward(m, B, o);
+    /* everything but the dense weights, which the pass updated */
+    size_t done = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const mn_layer *l = &m->layers[i];
+        if (l->kind != MN_DENSE) continue;
+        mn_optim_update_all(o, m->params, m->grads, done, l->param_off);
+        done = l->param_off + mn_shape_size(l->in) * (size_t)l->units;
+    }
+    mn_optim_update_all(o, m->params, m->grads, done, m->n_params);
 }
 
 /* "(None, 128)" or "(None, 32, 26, 26)" as Keras prints output shapes. */

@@ -64,19 +64,21 @@ void mn_optim_free(mn_optim *o)
 #define PAR_MIN 32768
 #define SLICE 4096 /* floats per work item: whole cache lines, 16 KiB */
 
-static void sgd(const mn_optim *o, float *restrict p, const float *restrict g, size_t i0, size_t i1)
+/* Each update below works on n parameters whose values, gradients and
+ * state start at p, g, m and v (the state pointers already offset to the
+ * same parameter index as p). */
+static void sgd(const mn_optim *o, float *restrict p, const float *restrict g, float *restrict vel, size_t n)
 {
     float lr = o->lr, mu = o->momentum;
-    float *restrict vel = o->m;
     if (mu == 0.0f) {
-        for (size_t i = i0; i < i1; i++) p[i] -= lr * g[i];
+        for (size_t i = 0; i < n; i++) p[i] -= lr * g[i];
     } else if (o->nesterov) {
-        for (size_t i = i0; i < i1; i++) {
+        for (size_t i = 0; i < n; i++) {
             vel[i] = mu * vel[i] - lr * g[i];
             p[i] += mu * vel[i] - lr * g[i];
         }
     } else {
-        for (size_t i = i0; i < i1; i++) {
+        for (size_t i = 0; i < n; i++) {
             vel[i] = mu * vel[i] - lr * g[i];
             p[i] += vel[i];
         }
@@ -111,29 +113,31 @@ static inline vf inv_sqrt_eps(vf x, vf eps)
 }
 
 /* Both return the index where the scalar loop must take over. */
-static size_t rmsprop_simd(const mn_optim *o, float *p, const float *g, size_t i, size_t i1)
+static size_t rmsprop_simd(const mn_optim *o, float *p, const float *g, float *s, size_t n)
 {
     const vf rho = vf_set1(o->rho), rho1 = vf_set1(1.0f - o->rho), lr = vf_set1(o->lr), eps = vf_set1(o->eps);
-    for (; i + MN_VL <= i1; i += MN_VL) {
-        vf gv = vf_loadu(g + i), sv = vf_loadu(o->v + i);
+    size_t i = 0;
+    for (; i + MN_VL <= n; i += MN_VL) {
+        vf gv = vf_loadu(g + i), sv = vf_loadu(s + i);
         sv = vf_fmadd(rho, sv, vf_mul(rho1, vf_mul(gv, gv)));
-        vf_storeu(o->v + i, sv);
+        vf_storeu(s + i, sv);
         vf step = vf_mul(vf_mul(lr, gv), inv_sqrt_eps(sv, eps));
         vf_storeu(p + i, vf_sub(vf_loadu(p + i), step));
     }
     return i;
 }
 
-static size_t adam_simd(const mn_optim *o, float alpha, float *p, const float *g, size_t i, size_t i1)
+static size_t adam_simd(const mn_optim *o, float alpha, float *p, const float *g, float *m, float *v, size_t n)
 {
     const vf b1 = vf_set1(o->beta1), b11 = vf_set1(1.0f - o->beta1), b2 = vf_set1(o->beta2),
              b21 = vf_set1(1.0f - o->beta2), a = vf_set1(alpha), eps = vf_set1(o->eps);
-    for (; i + MN_VL <= i1; i += MN_VL) {
-        vf gv = vf_loadu(g + i), mv = vf_loadu(o->m + i), vv = vf_loadu(o->v + i);
+    size_t i = 0;
+    for (; i + MN_VL <= n; i += MN_VL) {
+        vf gv = vf_loadu(g + i), mv = vf_loadu(m + i), vv = vf_loadu(v + i);
         mv = vf_fmadd(b1, mv, vf_mul(b11, gv));
         vv = vf_fmadd(b2, vv, vf_mul(b21, vf_mul(gv, gv)));
-        vf_storeu(o->m + i, mv);
-        vf_storeu(o->v + i, vv);
+        vf_storeu(m + i, mv);
+        vf_storeu(v + i, vv);
         vf step = vf_mul(vf_mul(a, mv), inv_sqrt_eps(vv, eps));
         vf_storeu(p + i, vf_sub(vf_loadu(p + i), step));
     }
@@ -141,27 +145,28 @@ static size_t adam_simd(const mn_optim *o, float alpha, float *p, const float *g
 }
 #endif
 
-static void rmsprop(const mn_optim *o, float *restrict p, const float *restrict g, size_t i0, size_t i1)
+static void rmsprop(const mn_optim *o, float *restrict p, const float *restrict g, float *restrict s, size_t n)
 {
     float lr = o->lr, rho = o->rho, eps = o->eps;
-    float *restrict s = o->v;
+    size_t i0 = 0;
 #if MN_VL == 16
-    i0 = rmsprop_simd(o, p, g, i0, i1);
+    i0 = rmsprop_simd(o, p, g, s, n);
 #endif
-    for (size_t i = i0; i < i1; i++) {
+    for (size_t i = i0; i < n; i++) {
         s[i] = rho * s[i] + (1.0f - rho) * g[i] * g[i];
         p[i] -= lr * g[i] / (sqrtf(s[i]) + eps);
     }
 }
 
-static void adam(const mn_optim *o, float alpha, float *restrict p, const float *restrict g, size_t i0, size_t i1)
+static void adam(const mn_optim *o, float alpha, float *restrict p, const float *restrict g, float *restrict m,
+                 float *restrict v, size_t n)
 {
     float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
-    float *restrict m = o->m, *restrict v = o->v;
+    size_t i0 = 0;
 #if MN_VL == 16
-    i0 = adam_simd(o, alpha, p, g, i0, i1);
+    i0 = adam_simd(o, alpha, p, g, m, v, n);
 #endif
-    for (size_t i = i0; i < i1; i++) {
+    for (size_t i = i0; i < n; i++) {
         m[i] = b1 * m[i] + (1.0f - b1) * g[i];
         v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
         p[i] -= alpha * m[i] / (sqrtf(v[i]) + eps);
@@ -170,44 +175,62 @@ static void adam(const mn_optim *o, float alpha, float *restrict p, const float 
 
 /* Keras's _update_model_variables_moving_average: the momentum is 0 on the
  * first step, so the average starts at the first step's weights. */
-static void ema(const mn_optim *o, const float *restrict p, size_t i0, size_t i1)
+static void ema(const mn_optim *o, const float *restrict p, float *restrict a, size_t n)
 {
-    float *restrict a = o->ema;
     if (o->step == 1) {
-        memcpy(a + i0, p + i0, (i1 - i0) * sizeof *a);
+        memcpy(a, p, n * sizeof *a);
         return;
     }
     float mom = o->ema_momentum, rest = 1.0f - mom;
-    for (size_t i = i0; i < i1; i++) a[i] = mom * a[i] + rest * p[i];
+    for (size_t i = 0; i < n; i++) a[i] = mom * a[i] + rest * p[i];
 }
 
-static void update(const mn_optim *o, float alpha, float *p, const float *g, size_t i0, size_t i1)
+/* Parameters [at, at + n), whose values and gradients are p[0..n) and
+ * g[0..n). */
+static void update(const mn_optim *o, size_t at, float *p, const float *g, size_t n)
 {
     switch (o->kind) {
-    case MN_SGD: sgd(o, p, g, i0, i1); break;
-    case MN_RMSPROP: rmsprop(o, p, g, i0, i1); break;
-    case MN_ADAM: adam(o, alpha, p, g, i0, i1); break;
+    case MN_SGD: sgd(o, p, g, o->m + at, n); break;
+    case MN_RMSPROP: rmsprop(o, p, g, o->v + at, n); break;
+    case MN_ADAM: adam(o, o->alpha, p, g, o->m + at, o->v + at, n); break;
     }
-    if (o->ema) ema(o, p, i0, i1); /* while the slice is in cache */
+    if (o->ema) ema(o, p, o->ema + at, n); /* while the run is in cache */
 }
 
-void mn_optim_step(mn_optim *o, float *params, const float *grads)
+void mn_optim_begin_step(mn_optim *o)
 {
     o->step++;
-    float alpha = 0.0f;
+    o->alpha = 0.0f;
     if (o->kind == MN_ADAM) {
         /* Keras: lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t) */
         double t = (double)o->step;
-        alpha = (float)(o->lr * sqrt(1.0 - pow(o->beta2, t)) / (1.0 - pow(o->beta1, t)));
+        o->alpha = (float)(o->lr * sqrt(1.0 - pow(o->beta2, t)) / (1.0 - pow(o->beta1, t)));
     }
-    long slices = (long)((o->n + SLICE - 1) / SLICE);
-    int nt = o->n < PAR_MIN ? 1 : mn_get_threads();
+}
+
+void mn_optim_update(const mn_optim *o, size_t at, float *p, const float *g, size_t n)
+{
+    if (n) update(o, at, p, g, n);
+}
+
+void mn_optim_update_all(const mn_optim *o, float *params, const float *grads, size_t i0, size_t i1)
+{
+    if (i0 >= i1) return;
+    size_t n = i1 - i0;
+    long slices = (long)((n + SLICE - 1) / SLICE);
+    int nt = n < PAR_MIN ? 1 : mn_get_threads();
     (void)nt;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
     for (long k = 0; k < slices; k++) {
-        size_t i0 = (size_t)k * SLICE, i1 = i0 + SLICE < o->n ? i0 + SLICE : o->n;
-        update(o, alpha, params, grads, i0, i1);
+        size_t a = i0 + (size_t)k * SLICE, len = i1 - a < SLICE ? i1 - a : SLICE;
+        update(o, a, params + a, grads + a, len);
     }
+}
+
+void mn_optim_step(mn_optim *o, float *params, const float *grads)
+{
+    mn_optim_begin_step(o);
+    mn_optim_update_all(o, params, grads, 0, o->n);
 }

@@ -169,8 +169,7 @@ int mn_train(mn_model *m, mn_optim *o, const mn_dataset *ds, const mn_train_opts
                              p.epoch, step + 1, loss / b, log((double)m->n_classes), why);
                 break;
             }
-            mn_model_backward(m, b);
-            mn_optim_step(o, m->params, m->grads);
+            mn_model_backward_step(m, b, o);
             mn_autothreads_done(&at, now() - ts);
             st->loss_sum += loss;
             st->hits += correct;

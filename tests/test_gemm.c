@@ -333,6 +333,75 @@ static void thread_invariance(int full)
 #endif
 }
 
+/* mn_sgemm_then hands the product over in blocks: they must cover C exactly
+ * once, inside it, with the bits mn_sgemm writes, from the packed loops
+ * (scratch panels with one K block and beta = 0, C itself otherwise), the
+ * direct, swapped and dot paths and the K = 0 case, on 1 and 2 threads. */
+typedef struct {
+    int M, N;
+    const float *ref;
+    int ldr;
+    int *seen;  /* times each element was handed over */
+    int wrong;  /* elements whose value differs from ref's bits */
+    int outside;
+} then_check;
+
+static void then_hook(void *ctx, const float *blk, int ld, int i0, int i1, int j0, int j1)
+{
+    then_check *t = ctx;
+    if (i0 < 0 || j0 < 0 || i1 > t->M || j1 > t->N || i0 >= i1 || j0 >= j1) {
+#ifdef _OPENMP
+#pragma omp atomic
+#endif
+        t->outside++;
+        return;
+    }
+    int wrong = 0;
+    for (int i = i0; i < i1; i++)
+        for (int j = j0; j < j1; j++) {
+            float v = blk[(size_t)(i - i0) * ld + (j - j0)], r = t->ref[(size_t)i * t->ldr + j];
+            if (memcmp(&v, &r, sizeof v)) wrong++;
+            t->seen[(size_t)i * t->N + j]++; /* blocks are disjoint: no race unless the GEMM is wrong */
+        }
+#ifdef _OPENMP
+#pragma omp atomic
+#endif
+    t->wrong += wrong;
+}
+
+static void then_blocks(void)
+{
+    static const int shapes[][6] = {
+        /* tA, tB, M, N, K, beta != 0 */
+        {1, 0, 128, 784, 32, 0}, {1, 0, 128, 784, 128, 0}, {1, 0, 37, 101, 7, 0}, {1, 0, 64, 300, 600, 0},
+        {1, 0, 64, 300, 20, 1},  {1, 0, 10, 128, 32, 0},   {0, 1, 32, 128, 784, 0}, {0, 1, 40, 10, 300, 0},
+        {0, 0, 50, 70, 0, 1},    {0, 0, 1, 1, 1, 0},       {1, 1, 200, 33, 19, 0},
+    };
+    int saved = mn_get_threads();
+    for (int th = 1; th <= 2; th++) {
+        mn_set_threads(th);
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            int tA = shapes[s][0], tB = shapes[s][1], M = shapes[s][2], N = shapes[s][3], K = shapes[s][4];
+            float beta = shapes[s][5] ? 0.5f : 0.0f;
+            int lda = tA ? M : K, ldb = tB ? K : N;
+            float *A = make_matrix(tA ? (K ? K : 1) : M, lda ? lda : 1, lda ? lda : 1);
+            float *B = make_matrix(tB ? N : (K ? K : 1), ldb, ldb);
+            float *ref = make_matrix(M, N, N), *C = malloc((size_t)M * N * sizeof *C);
+            memcpy(C, ref, (size_t)M * N * sizeof *C);
+            mn_sgemm(tA, tB, M, N, K, 0.7f, A, lda, B, ldb, beta, ref, N);
+            then_check t = {M, N, ref, N, calloc((size_t)M * N, sizeof(int)), 0, 0};
+            mn_sgemm_then(tA, tB, M, N, K, 0.7f, A, lda, B, ldb, beta, C, N, then_hook, &t);
+            int once = 1;
+            for (size_t i = 0; i < (size_t)M * N; i++) once &= t.seen[i] == 1;
+            CHECK_MSG(once && !t.wrong && !t.outside,
+                      "sgemm_then %s%s %dx%dx%d beta %g, %d threads: every element once %d, wrong %d, outside %d",
+                      tA ? "T" : "N", tB ? "T" : "N", M, N, K, (double)beta, th, once, t.wrong, t.outside);
+            free(A), free(B), free(ref), free(C), free(t.seen);
+        }
+    }
+    mn_set_threads(saved);
+}
+
 int main(void)
 {
     sweep("dispatch kernel", 2);
@@ -341,11 +410,13 @@ int main(void)
     swapped_invariance();
     gather_matches_stored();
     thread_invariance(1);
+    then_blocks();
     /* the portable kernel on a lighter sweep (it is slow under sanitizers) */
     mn_gemm_use_portable_kernel(1);
     sweep("portable kernel", 1);
     edge_cases();
     thread_invariance(0);
+    then_blocks();
     mn_gemm_use_portable_kernel(0);
     /* the benchmark entry point runs and reports something positive */
     double gf = mn_sgemm_bench_gflops(0, 1, 32, 10, 128, 1, 0.01);

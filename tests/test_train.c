@@ -131,14 +131,65 @@ static void test_no_allocation_in_step(void)
                 long before = allocs;
                 mn_dataset_batch(&ds, idx, 0, B, m.input, m.labels);
                 mn_model_forward(&m, B, 1, NULL);
-                mn_model_backward(&m, B);
-                mn_optim_step(&o, m.params, m.grads);
+                mn_model_backward_step(&m, B, &o);
                 if (step > 0) CHECK_MSG(allocs == before, "%s/%d: %ld allocations in step %d", archs[a], k, allocs - before, step);
             }
             mn_optim_free(&o);
             mn_model_free(&m);
         }
     }
+    mn_dataset_free(&ds);
+}
+
+/* The fused step (dense weights updated in their gradient's GEMM) must give
+ * the parameters and optimizer state of backward-then-step, bit for bit, for
+ * each optimizer, with the moving average, with a batch beyond one K block
+ * (300: the GEMM then works in the gradient buffer, not a scratch panel), on
+ * 1 and 2 threads. */
+static void test_backward_step(void)
+{
+    static const char *const archs[] = {"mlp", "dense:40,relu,dense:30,sigmoid,dense:10",
+                                        "conv:4:3,relu,maxpool:2,dense:10"};
+    mn_dataset ds;
+    make_data(&ds, 300, 5);
+    int idx[300];
+    for (int i = 0; i < 300; i++) idx[i] = (i * 7) % 300;
+    for (int th = 1; th <= 2; th++) {
+        mn_set_threads(th);
+        for (int a = 0; a < 3; a++)
+            for (int k = 0; k < 3; k++) {
+                int B = a == 1 ? 300 : 32;
+                mn_model m[2];
+                mn_optim o[2];
+                mn_err e;
+                for (int f = 0; f < 2; f++) {
+                    mn_model_build(&m[f], archs[a], (mn_shape){1, 12, 12}, 10, &e);
+                    mn_model_alloc(&m[f], B, &e);
+                    mn_optim_init(&o[f], (mn_optim_kind)k, 0.01f, m[f].n_params, &e);
+                    o[f].momentum = 0.9f;
+                    if (a == 0) mn_optim_use_ema(&o[f], 0.9f, &e);
+                    mn_model_init(&m[f], 3);
+                }
+                for (int step = 0; step < 3; step++)
+                    for (int f = 0; f < 2; f++) {
+                        mn_dataset_batch(&ds, idx, step, B - step, m[f].input, m[f].labels);
+                        mn_model_forward(&m[f], B - step, 1, NULL);
+                        if (f) {
+                            mn_model_backward_step(&m[f], B - step, &o[f]);
+                        } else {
+                            mn_model_backward(&m[f], B - step);
+                            mn_optim_step(&o[f], m[f].params, m[f].grads);
+                        }
+                    }
+                size_t bytes = m[0].n_params * sizeof(float);
+                int same = memcmp(m[0].params, m[1].params, bytes) == 0 && memcmp(o[0].m, o[1].m, bytes) == 0 &&
+                           memcmp(o[0].v, o[1].v, bytes) == 0 && o[0].step == o[1].step &&
+                           (!o[0].ema || memcmp(o[0].ema, o[1].ema, bytes) == 0);
+                CHECK_MSG(same, "fused step differs: %s, %s, %d threads", archs[a], mn_optim_name((mn_optim_kind)k), th);
+                for (int f = 0; f < 2; f++) mn_optim_free(&o[f]), mn_model_free(&m[f]);
+            }
+    }
+    mn_set_threads(0);
     mn_dataset_free(&ds);
 }
 
@@ -280,6 +331,7 @@ static void test_schedules_and_stops(void)
 
 int main(void)
 {
+    test_backward_step();
     test_resume(0);
     test_resume(1);
     test_schedules_and_stops();

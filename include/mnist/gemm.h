@@ -26,6 +26,21 @@ void mn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
 void mn_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                  const float *B, int ldb, float beta, float *C, int ldc, const float *bias, int relu);
 
+/* The product handed over in blocks: calls done(ctx, blk, ld, i0, i1, j0,
+ * j1) as soon as the block C[i0..i1) x [j0..j1) is final, with its values
+ * at blk[(i - i0) * ld + (j - j0)], from the thread that computed it, while
+ * the block is still in that core's cache. The blocks partition C, each
+ * comes once, in no set order, possibly from several threads at once; the
+ * hook must not start parallel regions. C is where the product may be
+ * computed: its contents afterwards are unspecified (with beta = 0 and K up
+ * to a K block, blocks come from a scratch panel and C is not written).
+ * The dense layer hands its weight gradient to the optimizer this way: the
+ * update reads the gradient from L1, and the gradient never goes to memory
+ * or through a second pass and fork/join. */
+typedef void mn_gemm_done_fn(void *ctx, const float *blk, int ld, int i0, int i1, int j0, int j1);
+void mn_sgemm_then(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                   int ldb, float beta, float *C, int ldc, mn_gemm_done_fn *done, void *ctx);
+
 /* C = alpha * A * B^T + beta * C where B (N x K) is not stored but gathered:
  * B[j][k] = base[row[j] + col[k]]. A convolution's weight gradient is this
  * product with B the im2col matrix of its input (row: where each tap's

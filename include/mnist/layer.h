@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "mnist/error.h"
+#include "mnist/gemm.h"
 #include "mnist/rng.h"
 
 /* ---- the plain functions -------------------------------------------- */
@@ -25,6 +26,11 @@
 void mn_dense_forward(float *out, const float *in, const float *w, const float *b, int B, int C, int OC);
 void mn_dense_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w, int B,
                        int C, int OC);
+/* The same, computing din first (from W as it is) and then dW, handing each
+ * block of dW to dw_done as soon as it is final (mn_sgemm_then), so that the
+ * caller may update those weights at once, in the GEMM's threads. */
+void mn_dense_backward_then(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
+                            int B, int C, int OC, mn_gemm_done_fn *dw_done, void *ctx);
 
 /* ReLU: out = max(in, 0); backward passes dout where out > 0. */
 void mn_relu_forward(float *out, const float *in, size_t n);

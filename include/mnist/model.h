@@ -22,6 +22,7 @@
 #include "mnist/error.h"
 #include "mnist/layer.h"
 #include "mnist/modelfile.h"
+#include "mnist/optim.h"
 #include "mnist/rng.h"
 
 #define MN_MAX_LAYERS 64
@@ -76,6 +77,14 @@ double mn_model_forward(mn_model *m, int B, int training, int *correct);
 /* Backward pass after a training forward: fills m->grads with the gradient
  * of the mean loss over the B samples. */
 void mn_model_backward(mn_model *m, int B);
+
+/* The backward pass and an optimizer step in one: the same gradients and the
+ * same new parameters as mn_model_backward then mn_optim_step, bit for bit,
+ * but each dense layer's weights are updated in its weight gradient's GEMM,
+ * block by block while the gradient is in cache (the rest after the pass).
+ * The dense weights' gradients need not reach m->grads: the GEMM may hand
+ * them over from a scratch panel. */
+void mn_model_backward_step(mn_model *m, int B, mn_optim *o);
 
 /* Prints a Keras-style summary table. */
 void mn_model_summary(const mn_model *m, FILE *f);

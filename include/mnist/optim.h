@@ -38,6 +38,7 @@ typedef struct {
     long step;      /* steps taken */
     size_t n;
     float *m, *v;   /* state: SGD velocity in m; RMSprop mean square in v */
+    float alpha;    /* this step's rate (Adam: lr with the bias corrections) */
     float ema_momentum; /* 0: no moving average */
     float *ema;     /* the moving average of the weights, or NULL */
 } mn_optim;
@@ -54,7 +55,23 @@ int mn_optim_init(mn_optim *o, mn_optim_kind kind, float lr, size_t n, mn_err *e
 /* Turns on the moving average of the weights with momentum 0 < mom < 1
  * (allocates o->ema; its contents are set by the first step). */
 int mn_optim_use_ema(mn_optim *o, float mom, mn_err *e);
+/* One step over all parameters: mn_optim_begin_step, then
+ * mn_optim_update_all over [0, n). */
 void mn_optim_step(mn_optim *o, float *params, const float *grads);
+
+/* A step in parts, for updating parameters as soon as their gradients are
+ * ready (the dense layer does it in its weight gradient's write-back): begin
+ * the step once, then update every index in [0, n) exactly once, in any
+ * order and from any thread. Each parameter's update reads only its own
+ * gradient and state, so the result has the same bits as mn_optim_step.
+ * mn_optim_update runs on the calling thread; mn_optim_update_all, over
+ * [i0, i1) of the whole buffers, splits its range among the threads when it
+ * is long enough. */
+void mn_optim_begin_step(mn_optim *o);
+/* Parameters [at, at + n): values p[0..n) (params + at), gradients g[0..n)
+ * (which need not live in a gradient buffer). */
+void mn_optim_update(const mn_optim *o, size_t at, float *p, const float *g, size_t n);
+void mn_optim_update_all(const mn_optim *o, float *params, const float *grads, size_t i0, size_t i1);
 void mn_optim_free(mn_optim *o);
 
 #endif

@@ -13,18 +13,24 @@ void mn_dense_forward(float *out, const float *in, const float *w, const float *
     mn_sgemm_ex(0, 1, B, OC, C, 1.0f, in, C, w, C, 0.0f, out, OC, b, 0);
 }
 
-void mn_dense_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w, int B,
-                       int C, int OC)
+void mn_dense_backward_then(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
+                            int B, int C, int OC, mn_gemm_done_fn *dw_done, void *ctx)
 {
-    /* dW[OC,C] = dout^T[OC,B] * in[B,C] */
-    mn_sgemm(1, 0, OC, C, B, 1.0f, dout, OC, in, C, 0.0f, dw, C);
+    /* din[B,C] = dout[B,OC] * W[OC,C], before anyone may change W */
+    if (din) mn_sgemm(0, 0, B, C, OC, 1.0f, dout, OC, w, C, 0.0f, din, C);
     memset(db, 0, (size_t)OC * sizeof *db);
     for (int n = 0; n < B; n++) {
         const float *d = dout + (size_t)n * OC;
         for (int j = 0; j < OC; j++) db[j] += d[j];
     }
-    /* din[B,C] = dout[B,OC] * W[OC,C] */
-    if (din) mn_sgemm(0, 0, B, C, OC, 1.0f, dout, OC, w, C, 0.0f, din, C);
+    /* dW[OC,C] = dout^T[OC,B] * in[B,C] */
+    mn_sgemm_then(1, 0, OC, C, B, 1.0f, dout, OC, in, C, 0.0f, dw, C, dw_done, ctx);
+}
+
+void mn_dense_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w, int B,
+                       int C, int OC)
+{
+    mn_dense_backward_then(din, dw, db, dout, in, w, B, C, OC, NULL, NULL);
 }
 
 static int parse(mn_layer *l, const char *args, mn_err *e)
