@@ -3,12 +3,14 @@
 
     python3 scripts/torch_train.py [--arch mlp|wide|cnn] [--epochs 5] [--batch-size 32]
                                    [--optimizer adam|rmsprop|sgd] [--lr X] [--seed N]
-                                   [--threads N] [--data DIR]
+                                   [--threads N] [--data DIR] [--ema M]
 
 Keras defaults as `mnist` uses them: Glorot-uniform dense weights (He-uniform
 for conv, as `mnist` initialises them), zero biases, Adam
 (0.9, 0.999, eps 1e-7), RMSprop (rho 0.9, eps 1e-7), inputs x/255, reshuffle
-each epoch, last partial batch kept. Prints seconds per epoch and the test
+each epoch, last partial batch kept; --ema M keeps a moving average of the
+weights and tests it, as `mnist train --ema M` (Keras's use_ema: the first
+step's weights, then M*avg + (1-M)*w). Prints seconds per epoch and the test
 accuracy. Optional: needs Debian's python3-torch; the product never uses it.
 """
 import argparse
@@ -31,6 +33,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int)
     ap.add_argument("--data", default=os.environ.get("MNIST_DATA", "data/mnist"))
+    ap.add_argument("--ema", type=float, default=0.0)
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -48,6 +51,8 @@ def main():
     loss_fn = nn.CrossEntropyLoss()
     n, B = len(xtr), a.batch_size
     times = []
+    avg = [p.detach().clone() for p in model.parameters()] if a.ema else None
+    steps = 0
     for epoch in range(a.epochs):
         model.train()
         t0 = time.perf_counter()
@@ -55,8 +60,20 @@ def main():
         for i in range(0, n, B):
             idx = perm[i:i + B]
             train_step(model, opt, loss_fn, xtr[idx], ytr[idx])
+            steps += 1
+            if avg:
+                with torch.no_grad():
+                    for p, q in zip(model.parameters(), avg):
+                        if steps == 1:
+                            q.copy_(p)
+                        else:
+                            q.mul_(a.ema).add_(p, alpha=1.0 - a.ema)
         times.append(time.perf_counter() - t0)
         print(f"epoch {epoch + 1}: {times[-1]:.3f} s", flush=True)
+    if avg:
+        with torch.no_grad():
+            for p, q in zip(model.parameters(), avg):
+                p.copy_(q)
     model.eval()
     with torch.no_grad():
         logits = model(xte)

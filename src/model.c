@@ -229,20 +229,21 @@ double mn_model_forward(mn_model *m, int B, int training, int *correct)
 }
 
 /* mn_model_backward_step's hook: updates the weights of rows [i0, i1),
- * columns [j0, j1) of a dense layer's W (row length ld, at off in the
- * parameter buffer) as soon as the GEMM has written their gradients. */
+ * columns [j0, j1) of a dense layer's W (rows of `cols` floats, at off in
+ * the parameter buffer) as soon as the GEMM has computed their gradients,
+ * which it passes at blk (leading dimension ld). */
 typedef struct {
     const mn_optim *o;
     float *params;
     size_t off;
-    int ld;
+    int cols;
 } dense_update;
 
 static void update_block(void *ctx, const float *blk, int ld, int i0, int i1, int j0, int j1)
 {
     const dense_update *u = ctx;
     for (int i = i0; i < i1; i++) {
-        size_t at = u->off + (size_t)i * (size_t)u->ld + (size_t)j0;
+        size_t at = u->off + (size_t)i * (size_t)u->cols + (size_t)j0;
         mn_optim_update(u->o, at, u->params + at, blk + (size_t)(i - i0) * (size_t)ld, (size_t)(j1 - j0));
     }
 }
