@@ -20,7 +20,10 @@
 #             with --cnn-steps S only S steps extrapolated to an epoch, which
 #             overstates ours a little: the thread count's first check, a few
 #             steps at 1 thread, then weighs on S steps, not on 469);
-#             speedup = theirs / ours (> 1: we are faster); startup seconds.
+#             speedup = theirs / ours (> 1: we are faster) of the medians, and
+#             "per round": the median of each round's own ratio, which a
+#             machine whose speed swings between rounds moves less;
+#             startup seconds.
 #             Our training runs as `mnist train` does by default: its thread
 #             count (1..N) chosen by timing steps; --threads N fixes it at N.
 #
@@ -99,6 +102,15 @@ function median(k,    n, a, i, j, t) {
   return n % 2 ? a[(n + 1) / 2] + 0 : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 function num(v, fmt) { return v < 0 ? "-" : sprintf(fmt, v) }
+# median over the rounds of vals[kt] / vals[ko], round by round
+function round_ratio(kt, ko,    n, a, b, i, r) {
+  if (!(kt in vals) || !(ko in vals) || (n = split(vals[kt], a, " ")) != split(vals[ko], b, " ")) return -1
+  r = ""
+  for (i = 1; i <= n; i++) if (a[i] + 0 > 0 && b[i] + 0 > 0) r = r (r == "" ? "" : " ") (a[i] / b[i])
+  if (r == "") return -1
+  vals["ratio" SUBSEP kt] = r
+  return median("ratio" SUBSEP kt)
+}
 function ratio(a, b) { return (a > 0 && b > 0) ? sprintf("%.2f", a / b) : "-" }
 {
   tool = FILENAME; sub(/\..*/, "", tool)
@@ -145,15 +157,16 @@ END {
   if ("ours" in note) { print "Training: skipped: " note["ours"]; exit }
   printf "Training on real data, %s threads: seconds per epoch, median of %d rounds (speedup = theirs / ours; > 1: ours is faster)\n",
          (tt == "auto" ? "ours 1-" threads " (chosen by timing, as mnist train), PyTorch " threads : threads), rounds
-  hdr = sprintf("%-5s %-26s %10s %10s %7s", "model", "recipe", "ours ", "torch ", "speedup")
+  hdr = sprintf("%-5s %-26s %10s %10s %7s %9s", "model", "recipe", "ours ", "torch ", "speedup", "per round")
   if (oob) hdr = hdr sprintf(" %10s %7s", "torch oob ", "speedup")
   hdr = hdr sprintf(" %10s %9s %9s", "ours img/s", "startup", "torch st.")
   print hdr
   for (i = 1; i <= nt; i++) {
     k = torder[i]
     o = median("ours" SUBSEP k SUBSEP "spe"); p = median("torch" SUBSEP k SUBSEP "spe")
-    line = sprintf("%-5s %-26s %9s%1s %9s%1s %7s", k, recipe[k], num(o, "%.3f"), (("ours" SUBSEP k) in extrap ? "*" : ""),
-                   num(p, "%.3f"), (("torch" SUBSEP k) in extrap ? "*" : ""), ratio(p, o))
+    line = sprintf("%-5s %-26s %9s%1s %9s%1s %7s %9s", k, recipe[k], num(o, "%.3f"), (("ours" SUBSEP k) in extrap ? "*" : ""),
+                   num(p, "%.3f"), (("torch" SUBSEP k) in extrap ? "*" : ""), ratio(p, o),
+                   num(round_ratio("torch" SUBSEP k SUBSEP "spe", "ours" SUBSEP k SUBSEP "spe"), "%.2f"))
     if (oob) { q = median("torchoob" SUBSEP k SUBSEP "spe"); line = line sprintf(" %9s%1s %7s", num(q, "%.3f"), (("torchoob" SUBSEP k) in extrap ? "*" : ""), ratio(q, o)) }
     line = line sprintf(" %10s %9s %9s", num(median("ours" SUBSEP k SUBSEP "ips"), "%.0f"), num(median("ours" SUBSEP k SUBSEP "start"), "%.3f"),
                         num(median("torch" SUBSEP k SUBSEP "start"), "%.3f"))
