@@ -226,6 +226,22 @@ static void test_files(void)
     remove(bad);
 }
 
+/* A flatten shares its input's buffers (NCHW memory is already flat), at
+ * the input and in the middle; freeing such a model frees each buffer once
+ * (the sanitizer build would catch a double free). */
+static void test_flatten_aliases(void)
+{
+    mn_model m;
+    mn_err e;
+    CHECK(mn_model_build(&m, "mlp", (mn_shape){1, 28, 28}, 10, &e) == 0 && mn_model_alloc(&m, 4, &e) == 0);
+    CHECK(m.layers[0].kind == MN_FLATTEN && m.act[0] == m.input && m.dact[0] != NULL);
+    mn_model_free(&m);
+    CHECK(mn_model_build(&m, "conv:2:3,relu,dense:3", (mn_shape){1, 6, 6}, 3, &e) == 0 &&
+          mn_model_alloc(&m, 4, &e) == 0);
+    CHECK(m.layers[2].kind == MN_FLATTEN && m.act[2] == m.act[1] && m.dact[2] == m.dact[1]);
+    mn_model_free(&m);
+}
+
 int main(void)
 {
     test_presets();
@@ -233,6 +249,7 @@ int main(void)
     test_dropout_canonical();
     test_model_gradients();
     test_backward_skips_free_prefix();
+    test_flatten_aliases();
     test_init();
     test_files();
     return test_summary("test_model");
