@@ -27,8 +27,9 @@
  * Three paths go around the packed loops (each section below says why),
  * chosen by shape only: dot_rows for N <= 16 with B transposed (the output
  * layer's forward; its sums run in another order, and it is the only path
- * for those shapes), direct_block for M <= 14 with B untransposed (that
- * layer's weight gradient) and swapped_block for A * B^T with few rows of A
+ * for those shapes), direct_block for B untransposed with few rows or a
+ * short K and a small B (that layer's weight and input gradients, mlp's
+ * first weight gradient; see use_direct) and swapped_block for A * B^T with few rows of A
  * (the dense forward, conv's weight gradient, also from a gathered B:
  * mn_sgemm_nt_gather); the last two give the packed loops' bits exactly.
  *
@@ -168,6 +169,13 @@ static int g_force_portable;
 void mn_gemm_use_portable_kernel(int on)
 {
     g_force_portable = on != 0;
+}
+
+static int g_no_direct;
+
+void mn_gemm_no_direct(int on)
+{
+    g_no_direct = on != 0;
 }
 
 /* ---- per-thread packing buffers ----------------------------------------- */
@@ -449,6 +457,17 @@ static void kernel_simd(int kc, const float *a, const float *b, float *c, int ld
         a += MR;
         b += NR;
     }
+    if (alpha == 1.0f && beta == 0.0f && !bias && !relu && m == MR && n == NR) {
+        /* the common full tile: plain stores, and no multiply by alpha (x * 1
+         * is exact, so the bits are write_back's); with a short K (the output
+         * layer's input gradient, K = 10) the epilogue is a fifth of the tile */
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            _mm512_storeu_ps(c + (size_t)i * ldc, c0[i]);
+            _mm512_storeu_ps(c + (size_t)i * ldc + 16, c1[i]);
+        }
+        return;
+    }
     __m512 va = _mm512_set1_ps(alpha), zero = _mm512_setzero_ps();
     __mmask16 k0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
     __mmask16 k1 = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? (__mmask16)0 : (__mmask16)((1u << (n - 16)) - 1u);
@@ -647,7 +666,7 @@ static void dot_rows(int i0, int i1, int N, int K, float alpha, const float *A, 
  * for its input gradient (K = 10) packing B is as much work as the multiply.
  * Here a tile of R rows (R <= DIR_MAXR, so M = 10 is one tile) x 16 V columns
  * reads B straight from memory (masked at the right edge) and broadcasts A
- * from A itself (transA) or from a small R x kc copy. Every element of C sees
+ * from A itself, stored either way. Every element of C sees
  * exactly the operations of kernel_simd under the same K blocking (an FMA
  * chain over k from zero, alpha, beta, bias, relu in that order), so the
  * choice of path never changes a bit of the result. A tile is at most
@@ -660,13 +679,13 @@ static void dot_rows(int i0, int i1, int N, int K, float alpha, const float *A, 
 #define DIR_V 1
 #endif
 
-typedef void direct_fn(int kc, const float *a, size_t aks, const float *b, size_t ldb, float *c, int ldc, int n,
+typedef void direct_fn(int kc, const float *a, size_t ais, size_t aks, const float *b, size_t ldb, float *c, int ldc, int n,
                        float alpha, float beta, const float *bias, int relu);
 
-/* a(i, k) = a[k * aks + i]; R and V are constants after inlining, so the
+/* a(i, k) = a[i * ais + k * aks]; R and V are constants after inlining, so the
  * R x V accumulators live in registers. */
 static inline __attribute__((always_inline)) void direct_tile(const int R, const int V, int kc, const float *a,
-                                                              size_t aks, const float *b, size_t ldb, float *c,
+                                                              size_t ais, size_t aks, const float *b, size_t ldb, float *c,
                                                               int ldc, int n, float alpha, float beta,
                                                               const float *bias, int relu)
 {
@@ -677,17 +696,30 @@ static inline __attribute__((always_inline)) void direct_tile(const int R, const
         acc[i][0] = vf_zero();
         acc[i][1] = vf_zero();
     }
+    const int full = n >= V * MN_VL;
     for (int k = 0; k < kc; k++) {
-        vf b0 = vf_maskz_loadu(m0, b), b1 = vf_zero();
-        if (V > 1) b1 = vf_maskz_loadu(m1, b + MN_VL);
+        vf b0, b1 = vf_zero();
+        if (full) {
+            b0 = vf_loadu(b);
+            if (V > 1) b1 = vf_loadu(b + MN_VL);
+        } else {
+            b0 = vf_maskz_loadu(m0, b);
+            if (V > 1) b1 = vf_maskz_loadu(m1, b + MN_VL);
+        }
 #pragma GCC unroll 16
         for (int i = 0; i < R; i++) {
-            vf av = vf_set1(a[i]);
+            vf av = vf_set1(a[(size_t)i * ais]);
             acc[i][0] = vf_fmadd(av, b0, acc[i][0]);
             if (V > 1) acc[i][1] = vf_fmadd(av, b1, acc[i][1]);
         }
         a += aks;
         b += ldb;
+    }
+    if (full && alpha == 1.0f && beta == 0.0f && !bias && !relu) { /* as kernel_simd's full tile */
+#pragma GCC unroll 16
+        for (int i = 0; i < R; i++)
+            for (int v = 0; v < V; v++) vf_storeu(c + (size_t)i * ldc + MN_VL * v, acc[i][v]);
+        return;
     }
     vf va = vf_set1(alpha), zero = vf_zero();
     vf bias0 = zero, bias1 = zero;
@@ -707,10 +739,10 @@ static inline __attribute__((always_inline)) void direct_tile(const int R, const
 }
 
 #define DIRECT_FN(R, V)                                                                                          \
-    static void direct_##R##_##V(int kc, const float *a, size_t aks, const float *b, size_t ldb, float *c, int ldc, \
+    static void direct_##R##_##V(int kc, const float *a, size_t ais, size_t aks, const float *b, size_t ldb, float *c, int ldc, \
                                  int n, float alpha, float beta, const float *bias, int relu)                     \
     {                                                                                                            \
-        direct_tile(R, V, kc, a, aks, b, ldb, c, ldc, n, alpha, beta, bias, relu);                               \
+        direct_tile(R, V, kc, a, ais, aks, b, ldb, c, ldc, n, alpha, beta, bias, relu);                               \
     }
 #if DIR_V == 2
 #define DIRECT_FNS(R) DIRECT_FN(R, 1) DIRECT_FN(R, 2)
@@ -839,15 +871,18 @@ static void gemm_block(const gemm_args *g, int i0, int i1, int j0, int j1)
 #if MN_VL
 /* The direct path over the output rectangle [i0, i1) x [j0, j1) (op(B) = B).
  * Same K blocks as gemm_block; rows go in tiles of MR, or all at once when
- * at most DIR_MAXR remain. */
+ * at most DIR_MAXR remain. With a hook, each row panel is handed over as
+ * soon as it is final: from a scratch panel in L1 when there is one K block
+ * and beta = 0 (as gemm_block), else from C after the last K block. */
 static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
 {
     if (i0 >= i1 || j0 >= j1) return;
-    int K = g->K;
-    int kcmax = k_block(K);
-    float *buf = NULL;
-    if (!g->transA && !(buf = pack_buffer((size_t)DIR_MAXR * kcmax))) {
+    const int K = g->K, kcmax = k_block(K);
+    const int scratch = g->done && kcmax >= K && g->beta == 0.0f;
+    float *sp = scratch ? pack_buffer((size_t)DIR_MAXR * (size_t)(j1 - j0)) : NULL;
+    if (scratch && !sp) {
         gemm_unpacked(g, i0, i1, j0, j1);
+        g->done(g->done_ctx, g->C + (size_t)i0 * g->ldc + j0, g->ldc, i0, i1, j0, j1);
         return;
     }
     for (int pc = 0; pc < K; pc += kcmax) {
@@ -856,25 +891,18 @@ static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
         float beta = pc == 0 ? g->beta : 1.0f;
         for (int ib = i0; ib < i1;) {
             int r = i1 - ib <= DIR_MAXR ? i1 - ib : MR;
-            const float *a;
-            size_t aks;
-            if (g->transA) { /* A stored K x M: row k holds op(A)[ib..][k] */
-                a = g->A + (size_t)pc * g->lda + ib;
-                aks = (size_t)g->lda;
-            } else { /* copy the r x kc block, transposed, so row k is contiguous */
-                for (int i = 0; i < r; i++) {
-                    const float *src = g->A + (size_t)(ib + i) * g->lda + pc;
-                    for (int k = 0; k < kc; k++) buf[(size_t)k * r + i] = src[k];
-                }
-                a = buf;
-                aks = (size_t)r;
-            }
+            /* op(A)(i, k): A[k][i] (transA) or A[i][k], broadcast in place */
+            const float *a = g->transA ? g->A + (size_t)pc * g->lda + ib : g->A + (size_t)ib * g->lda + pc;
+            size_t ais = g->transA ? 1 : (size_t)g->lda, aks = g->transA ? (size_t)g->lda : 1;
+            float *c = scratch ? sp : g->C + (size_t)ib * g->ldc + j0;
+            int ldc = scratch ? j1 - j0 : g->ldc;
             for (int jb = j0; jb < j1; jb += DIR_V * MN_VL) {
                 int n = j1 - jb < DIR_V * MN_VL ? j1 - jb : DIR_V * MN_VL;
-                direct_table[r][DIR_V > 1 && n > MN_VL](kc, a, aks, g->B + (size_t)pc * g->ldb + jb, (size_t)g->ldb,
-                                        g->C + (size_t)ib * g->ldc + jb, g->ldc, n, g->alpha, beta,
-                                        last && g->bias ? g->bias + jb : NULL, last ? g->relu : 0);
+                direct_table[r][DIR_V > 1 && n > MN_VL](kc, a, ais, aks, g->B + (size_t)pc * g->ldb + jb,
+                                                        (size_t)g->ldb, c + (jb - j0), ldc, n, g->alpha, beta,
+                                                        last && g->bias ? g->bias + jb : NULL, last ? g->relu : 0);
             }
+            if (last && g->done) g->done(g->done_ctx, c, ldc, ib, ib + r, j0, j1);
             ib += r;
         }
     }
@@ -1048,14 +1076,30 @@ static void choose_grid(int M, int N, int K, int nt, int *pm, int *pn)
 }
 
 #if MN_VL
-/* The direct path where it beats packing: a few rows (the output layer's
- * weight gradient, M = 10: 1.7-2x the packed path's GFLOP/s, which pads M
- * to 16). With short K (the output layer's input gradient, K = 10) or many
- * rows, packing measured as fast or faster (B in contiguous slivers avoids
- * L1 set conflicts between rows of B 2 KiB apart). */
-static int use_direct(int transB, int M)
+/* The direct path where it beats packing. Measured on Zen 4, 1 thread, in
+ * one process against the packed loops (same bits):
+ *  - a few rows: the output layer's weight gradient (M = 10), which the
+ *    packed kernel pads to 16 rows;
+ *  - a short K with a small op(B) (K x N at most DIRECT_MAX_B floats, a
+ *    quarter of Zen 4's L2), where packing B is a large part of the work
+ *    and B stays in cache when read in place: 32x128x10 (the output layer's
+ *    input gradient) 0.93 against 1.03 us, 128x512x10 13.6 against 14.0 us,
+ *    128x784x32 (mlp's first weight gradient) 59 against 63 us.
+ * Longer K loses where M is large: every tile of MR rows reads all of B
+ * again, from L2, where the packed loops reuse a B sliver from L1: with
+ * its second convolution's input gradient (M = 288, K = 64) on the direct
+ * path, cnn's training step ran 6-8% slower, though 256^3 and 512x784x128 ran 4-5% faster; from 512^3
+ * (1 MiB of B) the packed loops win outright. */
+#ifndef DIRECT_MAX_B
+#define DIRECT_MAX_B (128 * 1024)
+#endif
+#ifndef DIRECT_MAX_K
+#define DIRECT_MAX_K 32
+#endif
+static int use_direct(int transB, int M, int N, int K)
 {
-    return !transB && M <= DIR_MAXR && !g_force_portable;
+    if (transB || g_force_portable || g_no_direct) return 0;
+    return M <= DIR_MAXR || (K <= DIRECT_MAX_K && (double)K * N <= (double)DIRECT_MAX_B);
 }
 #endif
 
@@ -1080,9 +1124,12 @@ static void run_blocks(const gemm_args *g, block_fn *block)
         choose_grid(M, N, K, nt, &pm, &pn);
     }
     nt = pm * pn;
-    /* only the packed loops call the hook as they go; after the other
-     * paths, it gets each thread's whole rectangle */
+    /* the packed and direct loops call the hook as they go; after the
+     * other paths, it gets each thread's whole rectangle */
     int hook_after = g->done && block != gemm_block;
+#if MN_VL
+    if (block == direct_block) hook_after = 0;
+#endif
     if (nt <= 1) {
         block(g, 0, M, 0, N);
         if (hook_after) g->done(g->done_ctx, g->C, g->ldc, 0, M, 0, N);
@@ -1141,7 +1188,7 @@ static void sgemm(int transA, int transB, int M, int N, int K, float alpha, cons
                    NULL, NULL, done, ctx};
     block_fn *block = gemm_block;
 #if MN_VL
-    if (use_direct(transB, M)) block = direct_block;
+    if (use_direct(transB, M, N, K)) block = direct_block;
     else if (use_swapped(transA, transB, M, N, K)) block = swapped_block;
 #endif
     run_blocks(&g, block);

@@ -180,39 +180,46 @@ static void edge_cases(void)
     CHECK(c == 42.0f);
 }
 
-/* With 1 and 2 threads the result must be bit-identical. */
-/* A product with few rows (M <= 14, B not transposed) takes the direct,
- * unpacked path; the same rows inside a taller product take the packed one.
- * Both must give the same bits (same FMA order per element), or a model's
- * weights would depend on the batch size's split into tiles. */
+/* The direct path (B read in place: few rows, or a small op(B)) must give
+ * the packed loops' bits (same FMA order per element), or a model's weights
+ * would depend on which path a shape takes: each product, and its first m
+ * rows alone, against the packed loops (mn_gemm_no_direct). Both epilogues:
+ * alpha, beta, bias and relu, and the plain store of alpha 1, beta 0. */
 static void path_invariance(void)
 {
-    static const int ks[] = {1, 10, 32, 128, 300, 784}, ns[] = {1, 10, 16, 33, 128, 512}, ms[] = {1, 3, 8, 10, 14};
+    static const int ks[] = {1, 10, 32, 128, 300, 784}, ns[] = {1, 10, 16, 33, 128, 512},
+                     ms[] = {1, 3, 8, 10, 14, 40};
     const int MB = 40;
-    for (int tA = 0; tA < 2; tA++)
-        for (unsigned ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
-            for (unsigned ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
-                int K = ks[ki], N = ns[ni], lda = tA ? MB : K;
-                float *A = make_matrix(tA ? K : MB, lda, lda), *B = make_matrix(K, N, N), *bias = make_matrix(1, N, N);
-                float *Cb = make_matrix(MB, N, N), *Cs = malloc((size_t)MB * N * sizeof *Cs);
-                size_t bytes = (size_t)MB * N * sizeof *Cs;
-                memcpy(Cs, Cb, bytes);
-                mn_sgemm_ex(tA, 0, MB, N, K, 0.7f, A, lda, B, N, 0.3f, Cb, N, bias, 1);
-                for (unsigned mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
-                    int m = ms[mi];
-                    float *C = malloc(bytes);
-                    memcpy(C, Cs, bytes);
-                    mn_sgemm_ex(tA, 0, m, N, K, 0.7f, A, lda, B, N, 0.3f, C, N, bias, 1);
-                    CHECK_MSG(memcmp(C, Cb, (size_t)m * N * sizeof *C) == 0,
-                              "rows 0..%d alone differ from the same rows of %d: tA=%d N=%d K=%d", m, MB, tA, N, K);
-                    free(C);
+    for (int plain = 0; plain < 2; plain++)
+        for (int tA = 0; tA < 2; tA++)
+            for (unsigned ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+                for (unsigned ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+                    int K = ks[ki], N = ns[ni], lda = tA ? MB : K;
+                    float alpha = plain ? 1.0f : 0.7f, beta = plain ? 0.0f : 0.3f;
+                    float *A = make_matrix(tA ? K : MB, lda, lda), *B = make_matrix(K, N, N);
+                    float *bias = plain ? NULL : make_matrix(1, N, N);
+                    float *Cb = make_matrix(MB, N, N), *Cs = malloc((size_t)MB * N * sizeof *Cs);
+                    size_t bytes = (size_t)MB * N * sizeof *Cs;
+                    memcpy(Cs, Cb, bytes);
+                    mn_gemm_no_direct(1);
+                    mn_sgemm_ex(tA, 0, MB, N, K, alpha, A, lda, B, N, beta, Cb, N, bias, !plain);
+                    mn_gemm_no_direct(0);
+                    for (unsigned mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
+                        int m = ms[mi];
+                        float *C = malloc(bytes);
+                        memcpy(C, Cs, bytes);
+                        mn_sgemm_ex(tA, 0, m, N, K, alpha, A, lda, B, N, beta, C, N, bias, !plain);
+                        CHECK_MSG(memcmp(C, Cb, (size_t)m * N * sizeof *C) == 0,
+                                  "rows 0..%d differ from the packed loops' %d: tA=%d N=%d K=%d alpha %g", m, MB, tA,
+                                  N, K, (double)alpha);
+                        free(C);
+                    }
+                    free(A);
+                    free(B);
+                    free(bias);
+                    free(Cb);
+                    free(Cs);
                 }
-                free(A);
-                free(B);
-                free(bias);
-                free(Cb);
-                free(Cs);
-            }
 }
 
 /* C = A * B^T with few rows (X^T fits in SWAP_MAX_FLOATS = 128 Ki floats)
@@ -334,9 +341,10 @@ static void thread_invariance(int full)
 }
 
 /* mn_sgemm_then hands the product over in blocks: they must cover C exactly
- * once, inside it, with the bits mn_sgemm writes, from the packed loops
- * (scratch panels with one K block and beta = 0, C itself otherwise), the
- * direct, swapped and dot paths and the K = 0 case, on 1 and 2 threads. */
+ * once, inside it, with the bits mn_sgemm writes, from the packed and
+ * direct loops (scratch panels with one K block and beta = 0, C itself
+ * otherwise), the swapped and dot paths and the K = 0 case, on 1 and 2
+ * threads. */
 typedef struct {
     int M, N;
     const float *ref;
@@ -375,7 +383,8 @@ static void then_blocks(void)
         /* tA, tB, M, N, K, beta != 0 */
         {1, 0, 128, 784, 32, 0}, {1, 0, 128, 784, 128, 0}, {1, 0, 37, 101, 7, 0}, {1, 0, 64, 300, 600, 0},
         {1, 0, 64, 300, 20, 1},  {1, 0, 10, 128, 32, 0},   {0, 1, 32, 128, 784, 0}, {0, 1, 40, 10, 300, 0},
-        {0, 0, 50, 70, 0, 1},    {0, 0, 1, 1, 1, 0},       {1, 1, 200, 33, 19, 0},
+        {0, 0, 50, 70, 0, 1},    {0, 0, 1, 1, 1, 0},       {1, 1, 200, 33, 19, 0},  {1, 0, 64, 200, 600, 0},
+        {0, 0, 40, 100, 300, 1}, {0, 0, 32, 128, 10, 0},
     };
     int saved = mn_get_threads();
     for (int th = 1; th <= 2; th++) {
@@ -411,6 +420,11 @@ int main(void)
     gather_matches_stored();
     thread_invariance(1);
     then_blocks();
+    /* the same hand-over from the packed loops where the direct path would
+     * take the shape */
+    mn_gemm_no_direct(1);
+    then_blocks();
+    mn_gemm_no_direct(0);
     /* the portable kernel on a lighter sweep (it is slow under sanitizers) */
     mn_gemm_use_portable_kernel(1);
     sweep("portable kernel", 1);

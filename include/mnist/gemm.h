@@ -69,4 +69,9 @@ double mn_sgemm_bench_gflops(int transA, int transB, int M, int N, int K, int th
  * AVX-512 / AVX2 one chosen at compile time; 0 goes back to the default. */
 void mn_gemm_use_portable_kernel(int on);
 
+/* Testing hook: nonzero keeps every product off the direct path (B read in
+ * place, no packing; taken when op(B) = B is small or M is), so that tests
+ * can check it gives the packed loops' bits; 0 goes back to the default. */
+void mn_gemm_no_direct(int on);
+
 #endif
