@@ -749,6 +749,46 @@ static inline __attribute__((always_inline)) void direct_tile(const int R, const
     }
 }
 
+#if MN_VL == 16
+/* The same for a whole R x 64 block (4 vectors, R <= DIR_WIDE_MAXR; n is
+ * always 64 here). Separate from direct_tile so as not to change that one's
+ * code: folded into it, its 8 x 32 tiles ran 10-15% slower. */
+#define DIR_WIDE_MINR 5
+#define DIR_WIDE_MAXR 6
+static inline __attribute__((always_inline)) void direct_tile_wide(const int R, int kc, const float *a, size_t ais,
+                                                                   size_t aks, const float *b, size_t ldb, float *c,
+                                                                   int ldc, float alpha, float beta,
+                                                                   const float *bias, int relu)
+{
+    vf acc[DIR_WIDE_MAXR][4];
+#pragma GCC unroll 8
+    for (int i = 0; i < R; i++)
+        for (int v = 0; v < 4; v++) acc[i][v] = vf_zero();
+    for (int k = 0; k < kc; k++) {
+        vf bv[4];
+        for (int v = 0; v < 4; v++) bv[v] = vf_loadu(b + MN_VL * v);
+#pragma GCC unroll 8
+        for (int i = 0; i < R; i++) {
+            vf av = vf_set1(a[(size_t)i * ais]);
+            for (int v = 0; v < 4; v++) acc[i][v] = vf_fmadd(av, bv[v], acc[i][v]);
+        }
+        a += aks;
+        b += ldb;
+    }
+    const int plain = alpha == 1.0f && beta == 0.0f && !bias && !relu;
+    const vf va = vf_set1(alpha);
+    const vmask all = vmask_first(MN_VL);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; i++) {
+        float *ci = c + (size_t)i * ldc;
+        for (int v = 0; v < 4; v++)
+            vf_storeu(ci + MN_VL * v, plain ? acc[i][v]
+                                            : write_back(acc[i][v], va, beta, ci + MN_VL * v, all, bias != NULL,
+                                                         bias ? vf_loadu(bias + MN_VL * v) : vf_zero(), relu));
+    }
+}
+#endif
+
 #define DIRECT_FN(R, V)                                                                                          \
     static void direct_##R##_##V(int kc, const float *a, size_t ais, size_t aks, const float *b, size_t ldb, float *c, int ldc, \
                                  int n, float alpha, float beta, const float *bias, int relu)                     \
@@ -764,6 +804,18 @@ static inline __attribute__((always_inline)) void direct_tile(const int R, const
 #endif
 DIRECT_FNS(1) DIRECT_FNS(2) DIRECT_FNS(3) DIRECT_FNS(4) DIRECT_FNS(5) DIRECT_FNS(6) DIRECT_FNS(7)
 DIRECT_FNS(8) DIRECT_FNS(9) DIRECT_FNS(10) DIRECT_FNS(11) DIRECT_FNS(12) DIRECT_FNS(13) DIRECT_FNS(14)
+#if MN_VL == 16
+/* R x 64 tiles (R x 4 vectors: 24 accumulators at R = 6) for direct_block */
+#define DIRECT_WIDE_FN(R)                                                                                        \
+    static void direct_##R##_4(int kc, const float *a, size_t ais, size_t aks, const float *b, size_t ldb, float *c, \
+                               int ldc, int n, float alpha, float beta, const float *bias, int relu)             \
+    {                                                                                                            \
+        (void)n;                                                                                                 \
+        direct_tile_wide(R, kc, a, ais, aks, b, ldb, c, ldc, alpha, beta, bias, relu);                           \
+    }
+DIRECT_WIDE_FN(5) DIRECT_WIDE_FN(6)
+static direct_fn *const direct_wide[DIR_WIDE_MAXR + 1] = {NULL, NULL, NULL, NULL, NULL, direct_5_4, direct_6_4};
+#endif
 static direct_fn *const direct_table[DIR_MAXR + 1][DIR_V] = {
     {NULL},     DIRECT_ROW(1),  DIRECT_ROW(2),  DIRECT_ROW(3),  DIRECT_ROW(4),
     DIRECT_ROW(5),    DIRECT_ROW(6),  DIRECT_ROW(7),  DIRECT_ROW(8),  DIRECT_ROW(9),
@@ -907,7 +959,27 @@ static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
             size_t ais = g->transA ? 1 : (size_t)g->lda, aks = g->transA ? (size_t)g->lda : 1;
             float *c = scratch ? sp : g->C + (size_t)ib * g->ldc + j0;
             int ldc = scratch ? j1 - j0 : g->ldc;
-            for (int jb = j0; jb < j1; jb += DIR_V * MN_VL) {
+            int jb = j0;
+#if MN_VL == 16
+            if (r >= 2 * DIR_WIDE_MINR && r <= 2 * DIR_WIDE_MAXR) {
+                /* 10-12 rows (the output layer's weight gradient, M = 10): two
+                 * tiles of half the rows and 64 columns, while whole 64-column
+                 * chunks remain. Per k, 4 loads of B and r/2 broadcasts feed
+                 * 2 r FMAs, where one r x 32 tile needs r broadcasts for 2 r:
+                 * 10x128x32 0.77 against 0.82 us, 10x512x128 12.0 against
+                 * 12.9 us. Tiles of 4 rows lose: 9 rows as 4 + 5 ran 24%
+                 * slower, 8 rows as 4 + 4 15-25% slower than 8 x 32. */
+                const int h = r / 2;
+                for (; jb + 4 * MN_VL <= j1; jb += 4 * MN_VL)
+                    for (int part = 0; part < 2; part++) {
+                        const int i = part ? h : 0, rr = part ? r - h : h;
+                        direct_wide[rr](kc, a + (size_t)i * ais, ais, aks, g->B + (size_t)pc * g->ldb + jb,
+                                        (size_t)g->ldb, c + (size_t)i * ldc + (jb - j0), ldc, 4 * MN_VL, g->alpha,
+                                        beta, last && g->bias ? g->bias + jb : NULL, last ? g->relu : 0);
+                    }
+            }
+#endif
+            for (; jb < j1; jb += DIR_V * MN_VL) {
                 int n = j1 - jb < DIR_V * MN_VL ? j1 - jb : DIR_V * MN_VL;
                 direct_table[r][DIR_V > 1 && n > MN_VL](kc, a, ais, aks, g->B + (size_t)pc * g->ldb + jb,
                                                         (size_t)g->ldb, c + (jb - j0), ldc, n, g->alpha, beta,
