@@ -932,9 +932,19 @@ static void gemm_block(const gemm_args *g, int i0, int i1, int j0, int j1)
 }
 
 #if MN_VL
+/* Rows per tile while more than DIR_MAXR remain. With AVX-512, 10: two 5 x 64
+ * tiles (below), which ran 2-8% faster than 8 x 32 tiles on the output
+ * layer's input gradient (32x128x10, 128x512x10; 12 rows as 6 + 6 did no
+ * better). */
+#if MN_VL == 16
+#define DIR_ROWS (2 * DIR_WIDE_MINR)
+#else
+#define DIR_ROWS MR
+#endif
+
 /* The direct path over the output rectangle [i0, i1) x [j0, j1) (op(B) = B).
- * Same K blocks as gemm_block; rows go in tiles of MR, or all at once when
- * at most DIR_MAXR remain. With a hook, each row panel is handed over as
+ * Same K blocks as gemm_block; rows go in tiles of DIR_ROWS, or all at once
+ * when at most DIR_MAXR remain. With a hook, each row panel is handed over as
  * soon as it is final: from a scratch panel in L1 when there is one K block
  * and beta = 0 (as gemm_block), else from C after the last K block. */
 static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
@@ -953,7 +963,7 @@ static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
         int last = pc + kc >= K;
         float beta = pc == 0 ? g->beta : 1.0f;
         for (int ib = i0; ib < i1;) {
-            int r = i1 - ib <= DIR_MAXR ? i1 - ib : MR;
+            int r = i1 - ib <= DIR_MAXR ? i1 - ib : DIR_ROWS;
             /* op(A)(i, k): A[k][i] (transA) or A[i][k], broadcast in place */
             const float *a = g->transA ? g->A + (size_t)pc * g->lda + ib : g->A + (size_t)ib * g->lda + pc;
             size_t ais = g->transA ? 1 : (size_t)g->lda, aks = g->transA ? (size_t)g->lda : 1;
@@ -962,8 +972,8 @@ static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
             int jb = j0;
 #if MN_VL == 16
             if (r >= 2 * DIR_WIDE_MINR && r <= 2 * DIR_WIDE_MAXR) {
-                /* 10-12 rows (the output layer's weight gradient, M = 10): two
-                 * tiles of half the rows and 64 columns, while whole 64-column
+                /* 10-12 rows (the output layer's weight gradient, M = 10, and
+                 * the DIR_ROWS tiles): two tiles of half the rows and 64 columns, while whole 64-column
                  * chunks remain. Per k, 4 loads of B and r/2 broadcasts feed
                  * 2 r FMAs, where one r x 32 tile needs r broadcasts for 2 r:
                  * 10x128x32 0.77 against 0.82 us, 10x512x128 12.0 against
