@@ -653,11 +653,12 @@ static void dot_rows(int i0, int i1, int N, int K, float alpha, const float *A, 
                 if (relu) sum = vf_max(vf_zero(), sum);
 #if defined(__AVX512F__)
                 if (nj == DOT_NJ && mi == DOT_MI) { /* each row's pair straight from its 128-bit lane */
-#pragma GCC unroll 4
+                    /* the lane index must be an immediate, also unoptimised */
+                    const __m128 x[4] = {_mm512_castps512_ps128(sum), _mm512_extractf32x4_ps(sum, 1),
+                                         _mm512_extractf32x4_ps(sum, 2), _mm512_extractf32x4_ps(sum, 3)};
                     for (int q = 0; q < 4; q++) {
-                        __m128 x = q == 0 ? _mm512_castps512_ps128(sum) : _mm512_extractf32x4_ps(sum, q);
-                        _mm_storel_pi((__m64 *)(void *)(C + (size_t)(ib + 2 * q) * ldc + jb), x);
-                        _mm_storeh_pi((__m64 *)(void *)(C + (size_t)(ib + 2 * q + 1) * ldc + jb), x);
+                        _mm_storel_pi((__m64 *)(void *)(C + (size_t)(ib + 2 * q) * ldc + jb), x[q]);
+                        _mm_storeh_pi((__m64 *)(void *)(C + (size_t)(ib + 2 * q + 1) * ldc + jb), x[q]);
                     }
                     continue;
                 }
