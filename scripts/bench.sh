@@ -15,6 +15,8 @@
 #
 #   SGEMM     GFLOP/s per shape (training shapes of mlp and wide, squares),
 #             1 thread and N threads; ratio = ours / theirs (> 1: we are faster)
+#             of the medians, and "per round" against OpenBLAS: the median of
+#             each round's own ratio (see below)
 #   training  seconds per epoch of mlp, wide, cnn with the recipes of `mnist
 #             train` (E epochs per round, default 2; cnn: one full epoch, or
 #             with --cnn-steps S only S steps extrapolated to an epoch, which
@@ -141,12 +143,13 @@ END {
     t = pass == 1 ? "1" : "n"
     printf "SGEMM GFLOP/s, %s, median of %d rounds (ratio = ours / theirs; > 1: ours is faster)\n",
            pass == 1 ? "1 thread" : threads " threads", rounds
-    printf "%-16s %-2s %9s %9s %6s %9s %6s\n", "shape", "op", "ours", "OpenBLAS", "ratio", "torch.mm", "ratio"
+    printf "%-16s %-2s %9s %9s %6s %9s %9s %6s\n", "shape", "op", "ours", "OpenBLAS", "ratio", "per round", "torch.mm",
+           "ratio"
     for (i = 1; i <= ng; i++) {
       k = gorder[i]
       o = median("ours" SUBSEP k SUBSEP t); b = median("openblas" SUBSEP k SUBSEP t); p = median("torch" SUBSEP k SUBSEP t)
-      printf "%-16s %-2s %9s %9s %6s %9s %6s\n", k, gop[k], num(o, "%.1f"), num(b, "%.1f"), ratio(o, b),
-             num(p, "%.1f"), ratio(o, p)
+      printf "%-16s %-2s %9s %9s %6s %9s %9s %6s\n", k, gop[k], num(o, "%.1f"), num(b, "%.1f"), ratio(o, b),
+             num(round_ratio("ours" SUBSEP k SUBSEP t, "openblas" SUBSEP k SUBSEP t), "%.2f"), num(p, "%.1f"), ratio(o, p)
     }
     print ""
   }
