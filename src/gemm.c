@@ -29,9 +29,10 @@
  * layer's forward; its sums run in another order, and it is the only path
  * for those shapes), direct_block for B untransposed with few rows or a
  * short K and a small B (that layer's weight and input gradients, mlp's
- * first weight gradient; see use_direct) and swapped_block for A * B^T with few rows of A
- * (the dense forward, conv's weight gradient, also from a gathered B:
- * mn_sgemm_nt_gather); the last two give the packed loops' bits exactly.
+ * first weight gradient; see use_direct) and swapped_block for A * B^T
+ * with few rows of A (the dense forward, conv's weight gradient, also from
+ * a gathered B: mn_sgemm_nt_gather); the last two give the packed loops'
+ * bits exactly.
  *
  * Threads split the output into rectangles (in whole MR / NR slivers); every
  * thread runs the loops above on its own rectangle with its own packing
@@ -691,14 +692,14 @@ static void dot_rows(int i0, int i1, int N, int K, float alpha, const float *A, 
 #define DIR_V 1
 #endif
 
-typedef void direct_fn(int kc, const float *a, size_t ais, size_t aks, const float *b, size_t ldb, float *c, int ldc, int n,
-                       float alpha, float beta, const float *bias, int relu);
+typedef void direct_fn(int kc, const float *a, size_t ais, size_t aks, const float *b, size_t ldb, float *c, int ldc,
+                       int n, float alpha, float beta, const float *bias, int relu);
 
 /* a(i, k) = a[i * ais + k * aks]; R and V are constants after inlining, so the
  * R x V accumulators live in registers. */
 static inline __attribute__((always_inline)) void direct_tile(const int R, const int V, int kc, const float *a,
-                                                              size_t ais, size_t aks, const float *b, size_t ldb, float *c,
-                                                              int ldc, int n, float alpha, float beta,
+                                                              size_t ais, size_t aks, const float *b, size_t ldb,
+                                                              float *c, int ldc, int n, float alpha, float beta,
                                                               const float *bias, int relu)
 {
     vf acc[DIR_MAXR][2];
@@ -791,10 +792,10 @@ static inline __attribute__((always_inline)) void direct_tile_wide(const int R, 
 #endif
 
 #define DIRECT_FN(R, V)                                                                                          \
-    static void direct_##R##_##V(int kc, const float *a, size_t ais, size_t aks, const float *b, size_t ldb, float *c, int ldc, \
-                                 int n, float alpha, float beta, const float *bias, int relu)                     \
+    static void direct_##R##_##V(int kc, const float *a, size_t ais, size_t aks, const float *b, size_t ldb,     \
+                                 float *c, int ldc, int n, float alpha, float beta, const float *bias, int relu)  \
     {                                                                                                            \
-        direct_tile(R, V, kc, a, ais, aks, b, ldb, c, ldc, n, alpha, beta, bias, relu);                               \
+        direct_tile(R, V, kc, a, ais, aks, b, ldb, c, ldc, n, alpha, beta, bias, relu);                          \
     }
 #if DIR_V == 2
 #define DIRECT_FNS(R) DIRECT_FN(R, 1) DIRECT_FN(R, 2)
