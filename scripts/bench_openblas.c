@@ -20,28 +20,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "../src/timing.h"
 
 /* Declared here too: Debian's netlib cblas.h, if it is the one found, lacks it. */
 void openblas_set_num_threads(int num_threads);
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 typedef struct {
     char name[32];
@@ -110,27 +92,27 @@ static double bench(const gemm_shape *s, int threads, double min_seconds)
     for (size_t i = 0; i < nb; i++) B[i] = (float)((r = r * 1103515245u + 12345u) >> 16 & 0x7fff) / 32768.0f - 0.5f;
     openblas_set_num_threads(threads);
 
-    double t0 = now();
+    double t0 = mn_now();
     call(s, A, B, C);
-    double one = now() - t0;
-    t0 = now();
+    double one = mn_now() - t0;
+    t0 = mn_now();
     call(s, A, B, C);
-    double t1 = now() - t0;
+    double t1 = mn_now() - t0;
     if (t1 < one) one = t1;
     if (one < 1e-9) one = 1e-9;
     long calls = (long)(min_seconds / REPS / one);
     if (calls < 1) calls = 1;
     double g[REPS];
     for (int k = 0; k < REPS; k++) {
-        t0 = now();
+        t0 = mn_now();
         for (long c = 0; c < calls; c++) call(s, A, B, C);
-        double dt = now() - t0;
+        double dt = mn_now() - t0;
         g[k] = 2.0 * s->M * (double)s->N * s->K * (double)calls / (dt > 1e-12 ? dt : 1e-12) * 1e-9;
     }
     free(A);
     free(B);
     free(C);
-    return median(g, REPS);
+    return mn_median(g, REPS);
 }
 
 static int usage(const char *msg)
@@ -186,7 +168,7 @@ int main(int argc, char **argv)
         printf("OpenBLAS cblas_sgemm, GFLOP/s (median of %ld)\n%-16s %-2s %5s %5s %5s %10s %10s\n", repeat, "shape",
                "op", "M", "N", "K", "1 thread", nt);
     for (int i = 0; i < n; i++) {
-        double g1 = median(r1 + i * repeat, (int)repeat), gn = median(rn + i * repeat, (int)repeat);
+        double g1 = mn_median(r1 + i * repeat, (int)repeat), gn = mn_median(rn + i * repeat, (int)repeat);
         const gemm_shape *s = &sh[i];
         if (json)
             printf("  {\"name\": \"%s\", \"op\": \"%s\", \"M\": %d, \"N\": %d, \"K\": %d, \"gflops_1t\": %.3f, "

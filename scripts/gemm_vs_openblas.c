@@ -22,29 +22,11 @@
 #include <time.h>
 
 #include "mnist/gemm.h"
+#include "../src/timing.h"
 
 void openblas_set_num_threads(int num_threads);
 
 #define MAX_ROUNDS 101
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
 
 static float *random_matrix(size_t n, unsigned *s)
 {
@@ -70,19 +52,19 @@ static int compare(int tA, int tB, int M, int N, int K, int rounds)
     if (calls < 1) calls = 1;
     double ours[MAX_ROUNDS], theirs[MAX_ROUNDS], ratio[MAX_ROUNDS];
     for (int r = -1; r < rounds; r++) { /* round -1 warms both up */
-        double t0 = now();
+        double t0 = mn_now();
         for (long c = 0; c < calls; c++) mn_sgemm(tA, tB, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N);
-        double t1 = now();
+        double t1 = mn_now();
         for (long c = 0; c < calls; c++)
             cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, 1.0f,
                         A, lda, B, ldb, 0.0f, C, N);
-        double t2 = now();
+        double t2 = mn_now();
         if (r < 0) continue;
         ours[r] = (t1 - t0) / (double)calls;
         theirs[r] = (t2 - t1) / (double)calls;
         ratio[r] = theirs[r] / ours[r];
     }
-    double o = median(ours, rounds), t = median(theirs, rounds), q = median(ratio, rounds);
+    double o = mn_median(ours, rounds), t = mn_median(theirs, rounds), q = mn_median(ratio, rounds);
     printf("%c%c %5d x %5d x %5d   ours %10.2f us %7.1f GFLOP/s   OpenBLAS %10.2f us   per round %.2f\n",
            tA ? 'T' : 'N', tB ? 'T' : 'N', M, N, K, o * 1e6, 2.0 * M * N * K / o * 1e-9, t * 1e6, q);
     free(A), free(B), free(C);

@@ -19,27 +19,9 @@
 #include "mnist/gemm.h"
 #include "mnist/layer.h"
 #include "mnist/model.h"
+#include "../src/timing.h"
 
 #define MAX_REPS 1000
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-static double median_ms(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2] * 1e3;
-}
 
 int main(int argc, char **argv)
 {
@@ -67,12 +49,12 @@ int main(int argc, char **argv)
     double(*lf)[MAX_REPS] = calloc((size_t)L, sizeof *lf), (*lb)[MAX_REPS] = calloc((size_t)L, sizeof *lb);
     if (!lf || !lb) return 1;
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = mn_now();
         mn_model_forward(&m, B, 1, NULL);
-        double t1 = now();
+        double t1 = mn_now();
         mn_model_backward(&m, B);
         fwd[r] = t1 - t0;
-        bwd[r] = now() - t1;
+        bwd[r] = mn_now() - t1;
         /* each layer again on its own, as the model runs it (the dropout
          * generator is put back, so every repetition sees the same masks) */
         const float *in = m.input;
@@ -80,9 +62,9 @@ int main(int argc, char **argv)
             mn_layer *l = &m.layers[i];
             float *out = m.act[i + l->n_fused];
             mn_rng saved = m.rng;
-            double a = now();
+            double a = mn_now();
             l->ops->forward(l, out, in, m.params + l->param_off, B, 1, &m.rng);
-            lf[i][r] = now() - a;
+            lf[i][r] = mn_now() - a;
             m.rng = saved;
             in = out;
         }
@@ -93,19 +75,19 @@ int main(int argc, char **argv)
             mn_layer *l = &m.layers[i];
             if (l->absorbed) continue;
             int last = i + l->n_fused;
-            double a = now();
+            double a = mn_now();
             l->ops->backward(l, i > first ? m.dact[i - 1] : NULL, m.grads + l->param_off, m.dact[last],
                              i ? m.act[i - 1] : m.input, m.act[last], m.params + l->param_off, B);
-            lb[i][r] = now() - a;
+            lb[i][r] = mn_now() - a;
         }
     }
     printf("%s batch %d, %d thread%s: forward %.3f ms, backward %.3f ms\n", arch, B, threads, threads > 1 ? "s" : "",
-           median_ms(fwd, reps), median_ms(bwd, reps));
+           mn_median(fwd, reps) * 1e3, mn_median(bwd, reps) * 1e3);
     for (int i = 0; i < L; i += 1 + m.layers[i].n_fused) {
         char d[64];
         m.layers[i].ops->describe(&m.layers[i], d, sizeof d);
-        printf("  %2d %-24s forward %7.3f ms  backward %7.3f ms%s\n", i, d, median_ms(lf[i], reps),
-               median_ms(lb[i], reps), m.layers[i].n_fused ? "  (with the fused layers after it)" : "");
+        printf("  %2d %-24s forward %7.3f ms  backward %7.3f ms%s\n", i, d, mn_median(lf[i], reps) * 1e3,
+               mn_median(lb[i], reps) * 1e3, m.layers[i].n_fused ? "  (with the fused layers after it)" : "");
     }
     free(lf);
     free(lb);

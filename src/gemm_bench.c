@@ -3,23 +3,11 @@
 
 #include "mnist/gemm.h"
 #include "alloc64.h"
+#include "timing.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 #define BENCH_REPS 7
 
@@ -47,12 +35,12 @@ double mn_sgemm_bench_gflops(int transA, int transB, int M, int N, int K, int th
 
     /* warm up (fills the packing buffers, spins up the threads) and find
      * how many calls make one timed repetition last min_seconds / REPS */
-    double t0 = now_seconds();
+    double t0 = mn_now();
     mn_sgemm(transA, transB, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N);
-    double one = now_seconds() - t0;
-    t0 = now_seconds();
+    double one = mn_now() - t0;
+    t0 = mn_now();
     mn_sgemm(transA, transB, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N);
-    double t1 = now_seconds() - t0;
+    double t1 = mn_now() - t0;
     if (t1 < one) one = t1;
     if (one < 1e-9) one = 1e-9;
     double per_rep = min_seconds / BENCH_REPS;
@@ -61,12 +49,12 @@ double mn_sgemm_bench_gflops(int transA, int transB, int M, int N, int K, int th
 
     double g[BENCH_REPS];
     for (int r = 0; r < BENCH_REPS; r++) {
-        t0 = now_seconds();
+        t0 = mn_now();
         for (long c = 0; c < calls; c++) mn_sgemm(transA, transB, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N);
-        double dt = now_seconds() - t0;
+        double dt = mn_now() - t0;
         g[r] = 2.0 * (double)M * (double)N * (double)K * (double)calls / (dt > 1e-12 ? dt : 1e-12) * 1e-9;
     }
-    qsort(g, BENCH_REPS, sizeof g[0], cmp_double);
+    qsort(g, BENCH_REPS, sizeof g[0], mn_cmp_double);
 
     if (threads > 0) mn_set_threads(saved);
     mn_free64(A);

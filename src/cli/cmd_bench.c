@@ -63,6 +63,7 @@
 #include "mnist/model.h"
 #include "mnist/optim.h"
 #include "mnist/train.h"
+#include "../timing.h"
 
 static const char help[] =
     "Usage: mnist bench [options]\n"
@@ -84,27 +85,6 @@ static const char help[] =
     "                      (default: 3)\n"
     "  --gemm-seconds S    time per GEMM measurement (default: 0.1)\n"
     "  --json              one JSON object, one record per line (for scripts/bench.sh)\n";
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of v[0..n) (sorts v). */
-static double median(double *v, int n)
-{
-    if (n <= 0) return 0.0;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* ---- GEMM shapes ---------------------------------------------------------- */
 
@@ -191,7 +171,7 @@ typedef struct {
 static int on_step(const mn_progress *p, void *user)
 {
     bench_ctx *c = user;
-    double t = now();
+    double t = mn_now();
     if (c->stop_after > 0) {
         if (p->epoch == 1 && p->step == 1) c->t_first = t;
         if (p->step >= c->stop_after) {
@@ -213,7 +193,7 @@ static void bench_train(const mn_dataset *train, int which, int epochs, int cnn_
     mn_err e;
     memset(r, 0, sizeof *r);
     r->model = which;
-    double t0 = now();
+    double t0 = mn_now();
     mn_optim_kind kind = (mn_optim_kind)mn_optim_kind_of(bm->optimizer);
     float lr = mn_optim_default_lr(kind);
     if (mn_model_build(&m, bm->arch, (mn_shape){1, train->rows, train->cols}, train->n_classes, &e) ||
@@ -229,7 +209,7 @@ static void bench_train(const mn_dataset *train, int which, int epochs, int cnn_
     to.lr = lr;
     to.schedule = MN_LR_CONSTANT;
     to.auto_threads = auto_threads;
-    r->startup = base_startup + (now() - t0);
+    r->startup = base_startup + (mn_now() - t0);
     r->steps = (train->n + bm->batch - 1) / bm->batch;
 
     int partial = !strcmp(bm->name, "cnn") && cnn_steps > 0 && cnn_steps + 1 < r->steps;
@@ -237,7 +217,7 @@ static void bench_train(const mn_dataset *train, int which, int epochs, int cnn_
     to.epochs = epochs;
     double ends[MAX_EPOCHS];
     bench_ctx ctx = {.ends = ends, .stop_after = partial ? cnn_steps + 1 : 0};
-    ctx.start = now();
+    ctx.start = mn_now();
     int rc = mn_train(&m, &o, train, &to, &st, on_step, &ctx, &e);
     if (rc < 0) {
         snprintf(r->error, sizeof r->error, "%s", e.msg);
@@ -255,7 +235,7 @@ static void bench_train(const mn_dataset *train, int which, int epochs, int cnn_
             r->epoch_s[k] = ends[k] - (k ? ends[k - 1] : ctx.start);
             sorted[k] = r->epoch_s[k];
         }
-        r->sec_per_epoch = median(sorted, ctx.n_ends);
+        r->sec_per_epoch = mn_median(sorted, ctx.n_ends);
     }
     r->images_per_s = r->sec_per_epoch > 0 ? train->n / r->sec_per_epoch : 0.0;
     r->ok = 1;
@@ -410,7 +390,7 @@ static void status(int on, const char *what)
 
 int cmd_bench(int argc, char **argv)
 {
-    double t_start = now();
+    double t_start = mn_now();
     bench_args a;
     int rc = parse(argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
@@ -421,7 +401,7 @@ int cmd_bench(int argc, char **argv)
     int auto_threads = !a.threads && !getenv("OMP_NUM_THREADS") && nthreads > 1 ? nthreads : 0;
     g_auto = auto_threads;
     int live = isatty(fileno(stderr));
-    double t_parsed = now();
+    double t_parsed = mn_now();
 
     /* training first: it reads the data and reports startup the way `mnist
      * train` starts; the GEMM part comes after but is printed first */
@@ -433,12 +413,12 @@ int cmd_bench(int argc, char **argv)
     if (!a.gemm_only) {
         mn_err e;
         const char *dir = cli_data_dir(a.data);
-        double t0 = now();
+        double t0 = mn_now();
         if (mn_dataset_load(dir, "train", &train, &e) || mn_dataset_load(dir, "t10k", &test, &e)) {
             snprintf(note, sizeof note, "%s", e.msg);
             train_skipped = 1;
         } else {
-            double base = (t_parsed - t_start) + (now() - t0);
+            double base = (t_parsed - t_start) + (mn_now() - t0);
             for (int i = 0; i < a.n_models; i++) {
                 char what[64];
                 snprintf(what, sizeof what, "training %s", known_models[a.models[i]].name);
@@ -480,8 +460,8 @@ int cmd_bench(int argc, char **argv)
         }
     }
     for (int i = 0; i < n_shapes; i++) {
-        g1[i] = median(r1 + i * a.repeat, (int)a.repeat);
-        gn[i] = median(rn + i * a.repeat, (int)a.repeat);
+        g1[i] = mn_median(r1 + i * a.repeat, (int)a.repeat);
+        gn[i] = mn_median(rn + i * a.repeat, (int)a.repeat);
     }
     free(r1);
     free(rn);
