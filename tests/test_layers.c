@@ -138,6 +138,30 @@ static void test_dropout(void)
     double mean = 0;
     for (int i = 0; i < 100000; i++) mean += big_out[i];
     CHECK_NEAR(mean / 100000, 1.0, 0.01); /* expectation preserved */
+    /* each call hashes its mask from a new key: the next call's mask
+     * differs, and neighbours are independent (both kept about (1 - rate)^2
+     * of the time, one kept and the next dropped (1 - rate) rate) */
+    static float next_mask[100000];
+    mn_dropout_forward(big_out, next_mask, big_in, 100000, 0.2f, 1, &rng);
+    int same = 0, both = 0, kept_dropped = 0;
+    kept = 0;
+    for (int i = 0; i < 100000; i++) {
+        same += (big_mask[i] != 0) == (next_mask[i] != 0);
+        kept += next_mask[i] != 0;
+        if (i + 1 < 100000) {
+            both += next_mask[i] != 0 && next_mask[i + 1] != 0;
+            kept_dropped += next_mask[i] != 0 && next_mask[i + 1] == 0;
+        }
+    }
+    CHECK_NEAR(kept / 1e5, 0.8, 0.01);
+    CHECK_NEAR(same / 1e5, 0.8 * 0.8 + 0.2 * 0.2, 0.01); /* independent of the last call's */
+    CHECK_NEAR(both / 99999.0, 0.64, 0.01);
+    CHECK_NEAR(kept_dropped / 99999.0, 0.16, 0.01);
+    /* a rate of 0.5 keeps half */
+    mn_dropout_forward(big_out, big_mask, big_in, 100000, 0.5f, 1, &rng);
+    kept = 0;
+    for (int i = 0; i < 100000; i++) kept += big_mask[i] != 0;
+    CHECK_NEAR(kept / 1e5, 0.5, 0.01);
 }
 
 /* ---- softmax + cross-entropy ---- */

@@ -42,7 +42,9 @@ void mn_sigmoid_backward(float *din, const float *dout, const float *out, size_t
 
 /* Inverted dropout: in training each element is kept with probability
  * 1 - rate and scaled by 1 / (1 - rate), so inference is the identity.
- * mask[i] holds the factor applied (0 or 1/(1-rate)). */
+ * mask[i] holds the factor applied (0 or 1/(1-rate)). A training call takes
+ * one draw from rng, the key its mask is hashed from, so the mask depends on
+ * the seed and the call's place in the sequence, never on the thread count. */
 void mn_dropout_forward(float *out, float *mask, const float *in, size_t n, float rate, int training, mn_rng *rng);
 void mn_dropout_backward(float *din, const float *dout, const float *mask, size_t n);
 

@@ -16,27 +16,31 @@ void mn_dropout_forward(float *out, float *mask, const float *in, size_t n, floa
         return;
     }
     float scale = 1.0f / (1.0f - rate);
-    /* keep when mn_rng_uniform(rng) >= rate, decided on the integer the
-     * float is made of (u * 2^-24 >= rate <=> u >= ceil(rate * 2^24), both
-     * exact), which saves a conversion per draw and keeps the same masks */
+    /* keep when the element's 24-bit uniform u (u * 2^-24 in [0, 1)) is >=
+     * rate, decided on the integer (u >= ceil(rate * 2^24), exact), which
+     * saves a conversion per element */
     uint64_t keep_from = (uint64_t)ceil((double)rate * 16777216.0);
-    /* the generator works on a local copy: through rng, every store to mask
-     * or out might change its state (as far as the compiler knows), which
-     * kept the state in memory and made each draw wait for the last */
-    mn_rng r = *rng;
+    /* One draw from the generator per call is the key; element i's u is the
+     * top of splitmix64's output function at key + (i + 1) * gamma, a
+     * counter-based stream. A draw per element from the generator itself was
+     * one serial dependency chain (mlp: 7 us of a 126 us step, with the other
+     * core waiting); these are independent, and the loop vectorises. */
+    const uint64_t key = mn_rng_next(rng);
     uint32_t u[256];
     for (size_t i0 = 0; i0 < n; i0 += 256) {
         size_t m = n - i0 < 256 ? n - i0 : 256;
-        /* the draws alone (a tight dependency chain), then the masking in a
-         * loop without branches, which the compiler vectorises */
-        for (size_t j = 0; j < m; j++) u[j] = (uint32_t)(mn_rng_next(&r) >> 40);
+        for (size_t j = 0; j < m; j++) {
+            uint64_t z = key + (uint64_t)(i0 + j + 1) * 0x9E3779B97F4A7C15ull;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+            u[j] = (uint32_t)((z ^ (z >> 31)) >> 40);
+        }
         for (size_t j = 0; j < m; j++) {
             float k = u[j] >= keep_from ? scale : 0.0f;
             mask[i0 + j] = k;
             out[i0 + j] = in[i0 + j] * k;
         }
     }
-    *rng = r;
 }
 
 void mn_dropout_backward(float *din, const float *dout, const float *mask, size_t n)
