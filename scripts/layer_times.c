@@ -76,7 +76,12 @@ int main(int argc, char **argv)
             if (l->absorbed) continue;
             int last = i + l->n_fused;
             double a = mn_now();
-            l->ops->backward(l, i > first ? m.dact[i - 1] : NULL, m.grads + l->param_off, m.dact[last],
+            const float *dout = m.dact[last];
+            if (l->kind == MN_DENSE && l->n_fused) { /* its ReLU's backward, as mn_model_backward */
+                mn_relu_backward(m.dact[i], dout, m.act[last], (size_t)B * (size_t)l->units);
+                dout = m.dact[i];
+            }
+            l->ops->backward(l, i > first ? m.dact[i - 1] : NULL, m.grads + l->param_off, dout,
                              i ? m.act[i - 1] : m.input, m.act[last], m.params + l->param_off, B);
             lb[i][r] = mn_now() - a;
         }

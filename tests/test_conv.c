@@ -517,9 +517,12 @@ static void test_fusion_identical(void)
                            "conv:4:4,maxpool:5x2,relu,dense:10",
                            "conv:5:3,relu,maxpool:2,dense:10",
                            "conv:3:3,maxpool:2,relu,conv:2:3,relu,maxpool:2,dense:10",
-                           "conv:3:3,relu,maxpool:2,dense:10"};
-    /* the last: pooled 2x2 planes, an image's output (12 floats) shorter than two vectors */
-    const mn_shape shapes[] = {img, img, img, img, img, {1, 11, 20}, {1, 40, 37}, {1, 7, 7}};
+                           "conv:3:3,relu,maxpool:2,dense:10",
+                           "dense:37,relu,dropout:0.3,dense:16,sigmoid,dense:24,relu,dense:10,relu"};
+    /* the 8th: pooled 2x2 planes, an image's output (12 floats) shorter than
+     * two vectors; the last: dense layers that absorb their ReLU (37 and 24
+     * units: partial vectors; the output layer's too) and one that must not */
+    const mn_shape shapes[] = {img, img, img, img, img, {1, 11, 20}, {1, 40, 37}, {1, 7, 7}, img};
     const int B = 20;
     for (size_t a = 0; a < sizeof archs / sizeof *archs; a++) {
         mn_model m[2];
@@ -559,6 +562,13 @@ static void test_fusion_identical(void)
     CHECK(mn_model_alloc(&m, 2, &e) == 0);
     CHECK(m.layers[0].n_fused == 1 && m.layers[1].absorbed && !m.layers[2].absorbed);
     CHECK(m.layers[3].n_fused == 2 && m.layers[4].absorbed && m.layers[5].absorbed && !m.layers[6].absorbed);
+    mn_model_free(&m);
+    /* a dense layer absorbs a ReLU right after it, nothing else */
+    CHECK(mn_model_build(&m, "dense:8,relu,dense:8,sigmoid,relu,dense:10", img, 10, &e) == 0);
+    CHECK(mn_model_alloc(&m, 2, &e) == 0);
+    /* layer 0 is the inserted flatten */
+    CHECK(m.layers[1].n_fused == 1 && m.layers[1].fuse.relu && m.layers[2].absorbed);
+    CHECK(m.layers[3].n_fused == 0 && !m.layers[4].absorbed && !m.layers[5].absorbed && m.layers[6].n_fused == 0);
     mn_model_free(&m);
 }
 

@@ -208,8 +208,9 @@ struct mn_layer {
     size_t param_off;/* offset into the model's parameter buffer */
     float *aux;      /* per-layer scratch (max_batch * aux_size floats) */
     /* Fusion (set by mn_model_alloc): a conv computes the n_fused layers
-     * after it too (ReLU, max pooling; see mn_conv_forward_fused); those are
-     * marked absorbed and the model does not run them. */
+     * after it too (ReLU, max pooling; see mn_conv_forward_fused), a dense
+     * layer a ReLU (fuse.relu); those are marked absorbed and the model does
+     * not run them. */
     int n_fused, absorbed;
     mn_conv_fuse fuse;
 };
