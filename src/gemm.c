@@ -677,19 +677,25 @@ static void dot_rows(int i0, int i1, int N, int K, float alpha, const float *A, 
  * K, packing costs more than it saves: for the output layer's weight
  * gradient (M = 10 classes) the packed kernel pads M to 2 x MR = 16 rows, and
  * for its input gradient (K = 10) packing B is as much work as the multiply.
- * Here a tile of R rows (R <= DIR_MAXR, so M = 10 is one tile) x 16 V columns
+ * Here a tile of R rows (R <= DIR_TILE_MAXR) x V vectors (V = 1, 2)
  * reads B straight from memory (masked at the right edge) and broadcasts A
  * from A itself, stored either way. Every element of C sees
  * exactly the operations of kernel_simd under the same K blocking (an FMA
  * chain over k from zero, alpha, beta, bias, relu in that order), so the
  * choice of path never changes a bit of the result. A tile is at most
- * DIR_MAXR x DIR_V vectors: 28 of AVX-512's 32 registers, 14 of AVX2's 16. */
+ * DIR_TILE_MAXR x 2 vectors: 28 of AVX-512's 32 registers, 12 of AVX2's 16.
+ * Up to DIR_MAXR rows are taken at once: on AVX2, 7-12 rows as two tiles of
+ * half the rows. (AVX2's tiles were one vector wide, up to 14 rows, which
+ * needs a broadcast per FMA, and a 6-row one has too few FMA chains to hide
+ * their latency: 6 x 16 tiles ran 128x512x10 1.29x and 128x784x32 1.26x
+ * faster, AVX2 builds on Zen 4.) */
 #if MN_VL
-#define DIR_MAXR 14
 #if MN_VL == 16
-#define DIR_V 2
+#define DIR_MAXR 14
+#define DIR_TILE_MAXR 14
 #else
-#define DIR_V 1
+#define DIR_MAXR 12
+#define DIR_TILE_MAXR 6
 #endif
 
 typedef void direct_fn(int kc, const float *a, size_t ais, size_t aks, const float *b, size_t ldb, float *c, int ldc,
@@ -702,7 +708,7 @@ static inline __attribute__((always_inline)) void direct_tile(const int R, const
                                                               float *c, int ldc, int n, float alpha, float beta,
                                                               const float *bias, int relu)
 {
-    vf acc[DIR_MAXR][2];
+    vf acc[DIR_TILE_MAXR][2];
     vmask m0 = vmask_first(n), m1 = vmask_first(n - MN_VL);
 #pragma GCC unroll 16
     for (int i = 0; i < R; i++) {
@@ -797,15 +803,17 @@ static inline __attribute__((always_inline)) void direct_tile_wide(const int R, 
     {                                                                                                            \
         direct_tile(R, V, kc, a, ais, aks, b, ldb, c, ldc, n, alpha, beta, bias, relu);                          \
     }
-#if DIR_V == 2
 #define DIRECT_FNS(R) DIRECT_FN(R, 1) DIRECT_FN(R, 2)
 #define DIRECT_ROW(R) {direct_##R##_1, direct_##R##_2}
+DIRECT_FNS(1) DIRECT_FNS(2) DIRECT_FNS(3) DIRECT_FNS(4) DIRECT_FNS(5) DIRECT_FNS(6)
+#if DIR_TILE_MAXR == 14
+DIRECT_FNS(7) DIRECT_FNS(8) DIRECT_FNS(9) DIRECT_FNS(10) DIRECT_FNS(11) DIRECT_FNS(12) DIRECT_FNS(13) DIRECT_FNS(14)
+#define DIRECT_ROWS_HI                                                                                           \
+    , DIRECT_ROW(7), DIRECT_ROW(8), DIRECT_ROW(9), DIRECT_ROW(10), DIRECT_ROW(11), DIRECT_ROW(12), DIRECT_ROW(13), \
+        DIRECT_ROW(14)
 #else
-#define DIRECT_FNS(R) DIRECT_FN(R, 1)
-#define DIRECT_ROW(R) {direct_##R##_1}
+#define DIRECT_ROWS_HI
 #endif
-DIRECT_FNS(1) DIRECT_FNS(2) DIRECT_FNS(3) DIRECT_FNS(4) DIRECT_FNS(5) DIRECT_FNS(6) DIRECT_FNS(7)
-DIRECT_FNS(8) DIRECT_FNS(9) DIRECT_FNS(10) DIRECT_FNS(11) DIRECT_FNS(12) DIRECT_FNS(13) DIRECT_FNS(14)
 #if MN_VL == 16
 /* R x 64 tiles (R x 4 vectors: 24 accumulators at R = 6) for direct_block */
 #define DIRECT_WIDE_FN(R)                                                                                        \
@@ -818,10 +826,8 @@ DIRECT_FNS(8) DIRECT_FNS(9) DIRECT_FNS(10) DIRECT_FNS(11) DIRECT_FNS(12) DIRECT_
 DIRECT_WIDE_FN(5) DIRECT_WIDE_FN(6)
 static direct_fn *const direct_wide[DIR_WIDE_MAXR + 1] = {NULL, NULL, NULL, NULL, NULL, direct_5_4, direct_6_4};
 #endif
-static direct_fn *const direct_table[DIR_MAXR + 1][DIR_V] = {
-    {NULL},     DIRECT_ROW(1),  DIRECT_ROW(2),  DIRECT_ROW(3),  DIRECT_ROW(4),
-    DIRECT_ROW(5),    DIRECT_ROW(6),  DIRECT_ROW(7),  DIRECT_ROW(8),  DIRECT_ROW(9),
-    DIRECT_ROW(10),   DIRECT_ROW(11), DIRECT_ROW(12), DIRECT_ROW(13), DIRECT_ROW(14)};
+static direct_fn *const direct_table[DIR_TILE_MAXR + 1][2] = {
+    {NULL, NULL}, DIRECT_ROW(1), DIRECT_ROW(2), DIRECT_ROW(3), DIRECT_ROW(4), DIRECT_ROW(5), DIRECT_ROW(6) DIRECT_ROWS_HI};
 #endif
 
 /* ---- driver --------------------------------------------------------------- */
@@ -991,11 +997,16 @@ static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
                     }
             }
 #endif
-            for (; jb < j1; jb += DIR_V * MN_VL) {
-                int n = j1 - jb < DIR_V * MN_VL ? j1 - jb : DIR_V * MN_VL;
-                direct_table[r][DIR_V > 1 && n > MN_VL](kc, a, ais, aks, g->B + (size_t)pc * g->ldb + jb,
-                                                        (size_t)g->ldb, c + (jb - j0), ldc, n, g->alpha, beta,
-                                                        last && g->bias ? g->bias + jb : NULL, last ? g->relu : 0);
+            /* more rows than a tile holds (AVX2: 7-12) as two tiles of half the rows */
+            const int parts = r > DIR_TILE_MAXR ? 2 : 1;
+            for (int part = 0; part < parts; part++) {
+                const int i = part ? r / 2 : 0, rr = parts == 1 ? r : part ? r - r / 2 : r / 2;
+                for (int j = jb; j < j1; j += 2 * MN_VL) {
+                    int n = j1 - j < 2 * MN_VL ? j1 - j : 2 * MN_VL;
+                    direct_table[rr][n > MN_VL](kc, a + (size_t)i * ais, ais, aks, g->B + (size_t)pc * g->ldb + j,
+                                                (size_t)g->ldb, c + (size_t)i * ldc + (j - j0), ldc, n, g->alpha, beta,
+                                                last && g->bias ? g->bias + j : NULL, last ? g->relu : 0);
+                }
             }
             if (last && g->done) g->done(g->done_ctx, c, ldc, ib, ib + r, j0, j1);
             ib += r;
