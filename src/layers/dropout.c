@@ -8,6 +8,18 @@
 #include "mnist/layer.h"
 #include "layer_common.h"
 
+/* A bijective 32-bit mix in which every input bit flips each output bit
+ * with probability close to 1/2 (xorshift-multiply rounds; the shifts and
+ * multipliers are those of Chris Wellons' published "lowbias32"). */
+static inline uint32_t mix32(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7feb352du;
+    x ^= x >> 15;
+    x *= 0x846ca68bu;
+    return x ^ (x >> 16);
+}
+
 void mn_dropout_forward(float *out, float *mask, const float *in, size_t n, float rate, int training, mn_rng *rng)
 {
     if (!training || rate <= 0.0f) {
@@ -19,22 +31,20 @@ void mn_dropout_forward(float *out, float *mask, const float *in, size_t n, floa
     /* keep when the element's 24-bit uniform u (u * 2^-24 in [0, 1)) is >=
      * rate, decided on the integer (u >= ceil(rate * 2^24), exact), which
      * saves a conversion per element */
-    uint64_t keep_from = (uint64_t)ceil((double)rate * 16777216.0);
-    /* One draw from the generator per call is the key; element i's u is the
-     * top of splitmix64's output function at key + (i + 1) * gamma, a
-     * counter-based stream. A draw per element from the generator itself was
-     * one serial dependency chain (mlp: 7 us of a 126 us step, with the other
-     * core waiting); these are independent, and the loop vectorises. */
+    const uint32_t keep_from = (uint32_t)ceil((double)rate * 16777216.0);
+    /* One draw from the generator per call is the key; element i's u is
+     * the top 24 bits of hash(hash(i + key_lo) ^ key_hi), a counter-based
+     * stream. A draw per element from the generator itself was one serial
+     * dependency chain (mlp: 7 us of a 126 us step, with the other core
+     * waiting); these are independent, and the loop vectorises. The hash
+     * works on 32 bits because AVX2 has no 64-bit multiply (emulated, a
+     * 64-bit hash cost as much as the chain). */
     const uint64_t key = mn_rng_next(rng);
+    const uint32_t klo = (uint32_t)key, khi = (uint32_t)(key >> 32);
     uint32_t u[256];
     for (size_t i0 = 0; i0 < n; i0 += 256) {
         size_t m = n - i0 < 256 ? n - i0 : 256;
-        for (size_t j = 0; j < m; j++) {
-            uint64_t z = key + (uint64_t)(i0 + j + 1) * 0x9E3779B97F4A7C15ull;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-            u[j] = (uint32_t)((z ^ (z >> 31)) >> 40);
-        }
+        for (size_t j = 0; j < m; j++) u[j] = mix32(mix32((uint32_t)(i0 + j) + klo) ^ khi) >> 8;
         for (size_t j = 0; j < m; j++) {
             float k = u[j] >= keep_from ? scale : 0.0f;
             mask[i0 + j] = k;
