@@ -852,7 +852,8 @@ DIRECT_WIDE_FN(5) DIRECT_WIDE_FN(6)
 static direct_fn *const direct_wide[DIR_WIDE_MAXR + 1] = {NULL, NULL, NULL, NULL, NULL, direct_5_4, direct_6_4};
 #endif
 static direct_fn *const direct_table[DIR_TILE_MAXR + 1][2] = {
-    {NULL, NULL}, DIRECT_ROW(1), DIRECT_ROW(2), DIRECT_ROW(3), DIRECT_ROW(4), DIRECT_ROW(5), DIRECT_ROW(6) DIRECT_ROWS_HI};
+    {NULL, NULL},  DIRECT_ROW(1), DIRECT_ROW(2), DIRECT_ROW(3),
+    DIRECT_ROW(4), DIRECT_ROW(5), DIRECT_ROW(6) DIRECT_ROWS_HI};
 #endif
 
 /* ---- driver --------------------------------------------------------------- */
@@ -1230,11 +1231,11 @@ static void choose_grid(int M, int N, int K, int nt, int *pm, int *pn)
 static int use_direct(int transB, int M, int N, int K)
 {
     if (transB || g_force_portable || g_no_direct) return 0;
-    /* AVX2 builds too, though their direct tiles are one vector wide (R x
-     * 8): run on Zen 4 (AVX2 build against AVX2 build, in one process), the
-     * rule made 32x128x10 1.35x, 128x512x10 1.15x and 128x784x32 1.47x
-     * faster, and the training step of mlp 15-18%, lenet5 5%, with wide and
-     * cnn unchanged (+-2%) */
+    /* AVX2 builds too: run on Zen 4 (AVX2 build against AVX2 build, in one
+     * process), the short-K rule made 32x128x10 1.35x, 128x512x10 1.15x and
+     * 128x784x32 1.47x faster, and the training step of mlp 15-18%, lenet5
+     * 5%, with wide and cnn unchanged (+-2%); that with the one-vector tiles
+     * AVX2 had then */
     return M <= DIR_MAXR || (K <= DIRECT_MAX_K && (double)K * N <= (double)DIRECT_MAX_B);
 }
 #endif
