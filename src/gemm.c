@@ -718,6 +718,28 @@ static void dot_rows(int i0, int i1, int N, int K, float alpha, const float *A, 
 typedef void direct_fn(int kc, const float *a, size_t ais, size_t aks, const float *b, size_t ldb, float *c, int ldc,
                        int n, float alpha, float beta, const float *bias, int relu);
 
+/* acc[i][v] += the FMA chain over k of a(i, k) * B[k][16 v ..] (8 v with
+ * AVX2), B's row masked to n columns when masked. a(i, k) = a[i * ais + k *
+ * aks]; R, V and masked are constants after inlining, so the R x V
+ * accumulators live in registers. */
+static inline __attribute__((always_inline)) void direct_kloop(const int R, const int V, const int masked, int kc,
+                                                               const float *a, size_t ais, size_t aks, const float *b,
+                                                               size_t ldb, int n, vf (*acc)[2])
+{
+    const vmask m0 = vmask_first(masked ? n : MN_VL), m1 = vmask_first(masked ? n - MN_VL : MN_VL);
+    for (int k = 0; k < kc; k++) {
+        vf b0 = masked ? vf_maskz_loadu(m0, b) : vf_loadu(b);
+        vf b1 = V < 2 ? vf_zero() : masked ? vf_maskz_loadu(m1, b + MN_VL) : vf_loadu(b + MN_VL);
+#pragma GCC unroll 16
+        for (int i = 0; i < R; i++) {
+            vf av = vf_set1(a[(size_t)k * aks + (size_t)i * ais]);
+            acc[i][0] = vf_fmadd(av, b0, acc[i][0]);
+            if (V > 1) acc[i][1] = vf_fmadd(av, b1, acc[i][1]);
+        }
+        b += ldb;
+    }
+}
+
 /* a(i, k) = a[i * ais + k * aks]; R and V are constants after inlining, so the
  * R x V accumulators live in registers. */
 static inline __attribute__((always_inline)) void direct_tile(const int R, const int V, int kc, const float *a,
@@ -732,32 +754,12 @@ static inline __attribute__((always_inline)) void direct_tile(const int R, const
         acc[i][1] = vf_zero();
     }
     const int full = n >= V * MN_VL;
-    /* two loops, so that a full tile's has no masks live: AVX2's are ymm
+    /* a full tile's loop apart, with no masks live: AVX2's are ymm
      * registers, and a 6 x 16 tile with them needs 17 of the 16 */
     if (full)
-        for (int k = 0; k < kc; k++) {
-            vf b0 = vf_loadu(b), b1 = V > 1 ? vf_loadu(b + MN_VL) : vf_zero();
-#pragma GCC unroll 16
-            for (int i = 0; i < R; i++) {
-                vf av = vf_set1(a[(size_t)k * aks + (size_t)i * ais]);
-                acc[i][0] = vf_fmadd(av, b0, acc[i][0]);
-                if (V > 1) acc[i][1] = vf_fmadd(av, b1, acc[i][1]);
-            }
-            b += ldb;
-        }
-    else {
-        const vmask m0 = vmask_first(n), m1 = vmask_first(n - MN_VL);
-        for (int k = 0; k < kc; k++) {
-            vf b0 = vf_maskz_loadu(m0, b), b1 = V > 1 ? vf_maskz_loadu(m1, b + MN_VL) : vf_zero();
-#pragma GCC unroll 16
-            for (int i = 0; i < R; i++) {
-                vf av = vf_set1(a[(size_t)k * aks + (size_t)i * ais]);
-                acc[i][0] = vf_fmadd(av, b0, acc[i][0]);
-                if (V > 1) acc[i][1] = vf_fmadd(av, b1, acc[i][1]);
-            }
-            b += ldb;
-        }
-    }
+        direct_kloop(R, V, 0, kc, a, ais, aks, b, ldb, n, acc);
+    else
+        direct_kloop(R, V, 1, kc, a, ais, aks, b, ldb, n, acc);
     const vmask m0 = vmask_first(n), m1 = vmask_first(n - MN_VL);
     if (full && alpha == 1.0f && beta == 0.0f && !bias && !relu) { /* as kernel_simd's full tile */
 #pragma GCC unroll 16
