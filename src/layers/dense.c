@@ -7,10 +7,16 @@
 #include "mnist/layer.h"
 #include "layer_common.h"
 
+/* The bias (and a ReLU the model fused into the layer) are applied in the
+ * GEMM's write-back, while the tile is hot. */
+static void dense_forward(float *out, const float *in, const float *w, const float *b, int B, int C, int OC, int relu)
+{
+    mn_sgemm_ex(0, 1, B, OC, C, 1.0f, in, C, w, C, 0.0f, out, OC, b, relu);
+}
+
 void mn_dense_forward(float *out, const float *in, const float *w, const float *b, int B, int C, int OC)
 {
-    /* the bias is added in the GEMM's write-back, while the tile is hot */
-    mn_sgemm_ex(0, 1, B, OC, C, 1.0f, in, C, w, C, 0.0f, out, OC, b, 0);
+    dense_forward(out, in, w, b, B, C, OC, 0);
 }
 
 void mn_dense_backward_then(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
@@ -73,8 +79,7 @@ static void forward(mn_layer *l, float *out, const float *in, const float *p, in
 {
     (void)training, (void)rng;
     int C = (int)mn_shape_size(l->in), OC = l->units;
-    /* with an absorbed ReLU (model.c), the GEMM applies it on the way out */
-    mn_sgemm_ex(0, 1, B, OC, C, 1.0f, in, C, p, C, 0.0f, out, OC, p + (size_t)OC * C, l->n_fused ? l->fuse.relu : 0);
+    dense_forward(out, in, p, p + (size_t)OC * C, B, C, OC, l->n_fused ? l->fuse.relu : 0);
 }
 
 static void backward(mn_layer *l, float *din, float *dp, const float *dout, const float *in, const float *out,
