@@ -1016,6 +1016,9 @@ static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
         int kc = K - pc < kcmax ? K - pc : kcmax;
         int last = pc + kc >= K;
         float beta = pc == 0 ? g->beta : 1.0f;
+        /* this K block's rows of B; bias and relu with the last block only */
+        const float *bk = g->B + (size_t)pc * g->ldb, *bias = last ? g->bias : NULL;
+        const int relu = last ? g->relu : 0;
         for (int ib = i0; ib < i1;) {
             int r = i1 - ib <= DIR_MAXR ? i1 - ib : DIR_ROWS;
             /* op(A)(i, k): A[k][i] (transA) or A[i][k], broadcast in place */
@@ -1027,8 +1030,8 @@ static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
 #if MN_VL == 16
             if (r >= 2 * DIR_WIDE_MINR && r <= 2 * DIR_WIDE_MAXR) {
                 /* 10-12 rows (the output layer's weight gradient, M = 10, and
-                 * the DIR_ROWS tiles): two tiles of half the rows and 64 columns, while whole 64-column
-                 * chunks remain. Per k, 4 loads of B and r/2 broadcasts feed
+                 * the DIR_ROWS tiles): two tiles of half the rows and 64
+                 * columns, while whole 64-column chunks remain. Per k, 4 loads of B and r/2 broadcasts feed
                  * 2 r FMAs, where one r x 32 tile needs r broadcasts for 2 r:
                  * 10x128x32 0.77 against 0.82 us, 10x512x128 12.0 against
                  * 12.9 us. Tiles of 4 rows lose: 9 rows as 4 + 5 ran 24%
@@ -1037,9 +1040,9 @@ static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
                 for (; jb + 4 * MN_VL <= j1; jb += 4 * MN_VL)
                     for (int part = 0; part < 2; part++) {
                         const int i = part ? h : 0, rr = part ? r - h : h;
-                        direct_wide[rr](kc, a + (size_t)i * ais, ais, aks, g->B + (size_t)pc * g->ldb + jb,
-                                        (size_t)g->ldb, c + (size_t)i * ldc + (jb - j0), ldc, 4 * MN_VL, g->alpha,
-                                        beta, last && g->bias ? g->bias + jb : NULL, last ? g->relu : 0);
+                        direct_wide[rr](kc, a + (size_t)i * ais, ais, aks, bk + jb, (size_t)g->ldb,
+                                        c + (size_t)i * ldc + (jb - j0), ldc, 4 * MN_VL, g->alpha, beta,
+                                        bias ? bias + jb : NULL, relu);
                     }
             }
 #endif
@@ -1049,9 +1052,9 @@ static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
                 const int i = part ? r / 2 : 0, rr = parts == 1 ? r : part ? r - r / 2 : r / 2;
                 for (int j = jb; j < j1; j += 2 * MN_VL) {
                     int n = j1 - j < 2 * MN_VL ? j1 - j : 2 * MN_VL;
-                    direct_table[rr][n > MN_VL](kc, a + (size_t)i * ais, ais, aks, g->B + (size_t)pc * g->ldb + j,
-                                                (size_t)g->ldb, c + (size_t)i * ldc + (j - j0), ldc, n, g->alpha, beta,
-                                                last && g->bias ? g->bias + j : NULL, last ? g->relu : 0);
+                    direct_table[rr][n > MN_VL](kc, a + (size_t)i * ais, ais, aks, bk + j, (size_t)g->ldb,
+                                                c + (size_t)i * ldc + (j - j0), ldc, n, g->alpha, beta,
+                                                bias ? bias + j : NULL, relu);
                 }
             }
             if (last && g->done) g->done(g->done_ctx, c, ldc, ib, ib + r, j0, j1);
