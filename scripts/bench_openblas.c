@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "../src/timing.h"
+#include "../src/base/timing.h"
 
 /* Declared here too: Debian's netlib cblas.h, if it is the one found, lacks it. */
 void openblas_set_num_threads(int num_threads);

@@ -22,7 +22,7 @@
 #include <time.h>
 
 #include "mnist/gemm.h"
-#include "../src/timing.h"
+#include "../src/base/timing.h"
 
 void openblas_set_num_threads(int num_threads);
 

@@ -19,7 +19,7 @@
 #include "mnist/gemm.h"
 #include "mnist/layer.h"
 #include "mnist/model.h"
-#include "../src/timing.h"
+#include "../src/base/timing.h"
 
 #define MAX_REPS 1000
 

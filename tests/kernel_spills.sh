@@ -4,7 +4,7 @@
 # registers; inlined into the kernel, GCC with generic, Haswell or Skylake
 # tuning once kept an accumulator on the stack (a load-FMA-store chain on
 # every k, half the speed), which no unit test can see and a Zen machine
-# (-march=znver3 allocates it cleanly) never showed. Here src/gemm.c is
+# (-march=znver3 allocates it cleanly) never showed. Here src/kernels/gemm.c is
 # compiled for each tuning and kloop_avx2's code must hold its 12 FMAs and
 # no stack access.
 # Usage: kernel_spills.sh MNIST SOURCE_DIR WORK_DIR GEN_SYNTHETIC
@@ -19,8 +19,8 @@ fail=0
 for tune in "-mavx2 -mfma" "-march=haswell" "-march=skylake" "-march=znver3"; do
   obj=$WORK/gemm.o
   # shellcheck disable=SC2086 # $tune is several flags
-  if ! "$CC" -std=c11 -O3 -DNDEBUG -fno-math-errno $tune -I"$SRC/include" -c "$SRC/src/gemm.c" -o "$obj" 2>"$WORK/cc.err"; then
-    echo "FAIL: $tune: src/gemm.c does not compile"; sed 's/^/  /' "$WORK/cc.err"; fail=1; continue
+  if ! "$CC" -std=c11 -O3 -DNDEBUG -fno-math-errno $tune -I"$SRC/include" -I"$SRC/src" -c "$SRC/src/kernels/gemm.c" -o "$obj" 2>"$WORK/cc.err"; then
+    echo "FAIL: $tune: src/kernels/gemm.c does not compile"; sed 's/^/  /' "$WORK/cc.err"; fail=1; continue
   fi
   code=$(objdump -d --no-show-raw-insn "$obj" | awk '/<kloop_avx2>:/ {on = 1; next} on && /^$/ {exit} on')
   fmas=$(printf '%s\n' "$code" | grep -c 'vfmadd')

@@ -11,7 +11,7 @@
 #include "mnist/gemm.h"
 #include "mnist/layer.h"
 #include "mnist/model.h"
-#include "mnist/modelfile.h"
+#include "mnist/safetensors.h"
 
 static mn_rng rng;
 

@@ -7,7 +7,7 @@
 
 #include "gradcheck.h"
 #include "mnist/model.h"
-#include "mnist/modelfile.h"
+#include "mnist/safetensors.h"
 
 static const mn_shape img = {1, 28, 28};
 

@@ -3,7 +3,7 @@
  * the reader thousands of damaged files (meant to run under ASan/UBSan). */
 #define _POSIX_C_SOURCE 200809L
 
-#include "mnist/modelfile.h"
+#include "mnist/safetensors.h"
 
 #include <dirent.h>
 #include <stdint.h>

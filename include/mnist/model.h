@@ -21,7 +21,7 @@
 
 #include "mnist/error.h"
 #include "mnist/layer.h"
-#include "mnist/modelfile.h"
+#include "mnist/safetensors.h"
 #include "mnist/optim.h"
 #include "mnist/rng.h"
 

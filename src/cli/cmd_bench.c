@@ -63,7 +63,7 @@
 #include "mnist/model.h"
 #include "mnist/optim.h"
 #include "mnist/train.h"
-#include "../timing.h"
+#include "base/timing.h"
 
 static const char help[] =
     "Usage: mnist bench [options]\n"

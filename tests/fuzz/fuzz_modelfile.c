@@ -14,7 +14,7 @@
 
 #include "mnist/gemm.h"
 #include "mnist/model.h"
-#include "mnist/modelfile.h"
+#include "mnist/safetensors.h"
 #include "mnist/optim.h"
 #include "mnist/train.h"
 

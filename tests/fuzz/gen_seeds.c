@@ -22,7 +22,7 @@
 #include "mnist/image.h"
 #endif
 #include "mnist/model.h"
-#include "mnist/modelfile.h"
+#include "mnist/safetensors.h"
 #include "mnist/optim.h"
 #include "mnist/rng.h"
 #include "mnist/train.h"

@@ -9,7 +9,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "mnist/modelfile.h"
+#include "mnist/safetensors.h"
 
 #include "mnist/atomic.h"
 

@@ -41,7 +41,7 @@
  * results are bit-identical for any number of threads.
  */
 #include "mnist/gemm.h"
-#include "simd.h"
+#include "kernels/simd.h"
 
 #include <stdlib.h>
 #include <string.h>

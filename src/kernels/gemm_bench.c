@@ -2,8 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "mnist/gemm.h"
-#include "alloc64.h"
-#include "timing.h"
+#include "base/alloc64.h"
+#include "base/timing.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /* optim.c - SGD (momentum, Nesterov), RMSprop and Adam, one loop each. */
-#include "alloc64.h"
+#include "base/alloc64.h"
 #include "mnist/optim.h"
 
 #include "mnist/gemm.h" /* mn_get_threads */
-#include "simd.h"
+#include "kernels/simd.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,12 +1,12 @@
-/* maxpool.c - max pooling (Keras MaxPooling2D, PyTorch MaxPool2d), plus the
- * setup and describe callbacks both pooling tables share. */
+/* pool.c - max and average pooling (Keras MaxPooling2D / AveragePooling2D,
+ * PyTorch MaxPool2d / AvgPool2d), NCHW, one plane at a time. */
 #include <stdio.h>
 #include <string.h>
 
 #include "mnist/gemm.h"
-#include "mnist/layer.h"
-#include "layer_common.h"
-#include "../simd.h"
+#include "mnist/kernels.h"
+#include "kernels/pool.h"
+#include "kernels/simd.h"
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
@@ -280,55 +280,50 @@ void mn_maxpool_backward(float *din, const float *dout, const float *argmax, int
         mn_maxpool_plane_backward(din + (size_t)pl * H * W, dout + (size_t)pl * OH * OW,
                                   argmax + (size_t)pl * OH * OW, NULL, H, W, KH, KW, SH, SW);
 }
-
-/* ---- the tables (shared with avgpool.c) ------------------------------------ */
-
-int mn_pool_setup(mn_layer *l, mn_err *e)
+void mn_avgpool_forward(float *out, const float *in, int B, int C, int H, int W, int KH, int KW, int SH, int SW)
 {
-    char d[64];
-    l->ops->describe(l, d, sizeof d);
-    if (l->in.h < l->kh || l->in.w < l->kw)
-        return mn_fail(e, "%s on a %dx%dx%d input: the window is larger than the input", d, l->in.c, l->in.h,
-                       l->in.w);
-    l->out = (mn_shape){l->in.c, (l->in.h - l->kh) / l->stride_h + 1, (l->in.w - l->kw) / l->stride_w + 1};
-    l->n_params = 0;
-    return 0;
-}
-
-void mn_pool_describe(const mn_layer *l, char *buf, size_t len)
-{
-    char k[32], s[32] = "";
-    if (l->kh == l->kw)
-        snprintf(k, sizeof k, "%d", l->kh);
-    else
-        snprintf(k, sizeof k, "%dx%d", l->kh, l->kw);
-    if (l->stride_h != l->kh || l->stride_w != l->kw) {
-        if (l->stride_h == l->stride_w)
-            snprintf(s, sizeof s, ":s%d", l->stride_h);
-        else
-            snprintf(s, sizeof s, ":s%dx%d", l->stride_h, l->stride_w);
+    const int OH = (H - KH) / SH + 1, OW = (W - KW) / SW + 1;
+    const long planes = (long)B * C;
+    const float n = (float)(KH * KW);
+    int nt = pool_threads((size_t)planes * H * W, planes);
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (long pl = 0; pl < planes; pl++) {
+        const float *x = in + (size_t)pl * H * W;
+        float *o = out + (size_t)pl * OH * OW;
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                const float *win = x + (size_t)(oy * SH) * W + (size_t)ox * SW;
+                float s = 0.0f;
+                for (int ky = 0; ky < KH; ky++)
+                    for (int kx = 0; kx < KW; kx++) s += win[(size_t)ky * W + kx];
+                o[(size_t)oy * OW + ox] = s / n;
+            }
     }
-    snprintf(buf, len, "%s:%s%s", l->ops->token, k, s);
 }
 
-static int parse(mn_layer *l, const char *args, mn_err *e) { return mn_parse_window(l, args, 0, e); }
-
-static size_t aux_size(const mn_layer *l) { return mn_shape_size(l->out); }
-
-static void forward(mn_layer *l, float *out, const float *in, const float *p, int B, int training, mn_rng *rng)
+void mn_avgpool_backward(float *din, const float *dout, int B, int C, int H, int W, int KH, int KW, int SH, int SW)
 {
-    (void)p, (void)training, (void)rng;
-    mn_maxpool_forward(out, l->aux, in, B, l->in.c, l->in.h, l->in.w, l->kh, l->kw, l->stride_h, l->stride_w);
+    const int OH = (H - KH) / SH + 1, OW = (W - KW) / SW + 1;
+    const long planes = (long)B * C;
+    const float n = (float)(KH * KW);
+    int nt = pool_threads((size_t)planes * H * W, planes);
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (long pl = 0; pl < planes; pl++) {
+        float *d = din + (size_t)pl * H * W;
+        const float *g = dout + (size_t)pl * OH * OW;
+        memset(d, 0, (size_t)H * W * sizeof *d);
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                float v = g[(size_t)oy * OW + ox] / n;
+                float *win = d + (size_t)(oy * SH) * W + (size_t)ox * SW;
+                for (int ky = 0; ky < KH; ky++)
+                    for (int kx = 0; kx < KW; kx++) win[(size_t)ky * W + kx] += v;
+            }
+    }
 }
-
-static void backward(mn_layer *l, float *din, float *dp, const float *dout, const float *in, const float *out,
-                     const float *p, int B)
-{
-    (void)dp, (void)in, (void)out, (void)p;
-    if (din)
-        mn_maxpool_backward(din, dout, l->aux, B, l->in.c, l->in.h, l->in.w, l->kh, l->kw, l->stride_h,
-                            l->stride_w);
-}
-
-const mn_layer_ops mn_maxpool_ops = {"maxpool", "MaxPooling2D", "MaxPool2d", parse,   mn_pool_setup, mn_pool_describe,
-                                     aux_size,  mn_no_params,  NULL,        forward, backward};

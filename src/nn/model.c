@@ -1,12 +1,12 @@
 /* model.c - a sequential model: architecture strings, buffers, passes, files. */
-#include "alloc64.h"
+#include "base/alloc64.h"
 #include "mnist/model.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mnist/modelfile.h"
+#include "mnist/safetensors.h"
 
 static const struct {
     const char *name, *arch;
