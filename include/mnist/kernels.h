@@ -52,6 +52,8 @@ void mn_dropout_backward(float *din, const float *dout, const float *mask, size_
  * number of argmax hits. Backward: dlogits = (probs - onehot(label)) * scale,
  * where scale is normally 1/B (the gradient of the mean loss). */
 double mn_softmax_xent_forward(float *probs, const float *logits, const int *labels, int B, int C, int *correct);
+/* Softmax alone (inference): the same probabilities as the fused call. */
+void mn_softmax_forward(float *probs, const float *logits, int B, int C);
 void mn_softmax_xent_backward(float *dlogits, const float *probs, const int *labels, int B, int C, float scale);
 
 /* 2-D convolution (Keras Conv2D, PyTorch Conv2d), NCHW, with bias.

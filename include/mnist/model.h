@@ -40,6 +40,7 @@ typedef struct {
     float *params, *grads;
 
     int max_batch;
+    int training;  /* allocated for training (gradients, labels), or for inference only */
     float **act;   /* act[i]: output of layer i, [max_batch x out size]; act[-1] is the input */
     float **dact;  /* dact[i]: gradient of the loss w.r.t. act[i]; mn_model_backward leaves it
                       alone below the first layer with parameters (nothing there needs it) */
@@ -63,6 +64,10 @@ int mn_model_build(mn_model *m, const char *arch, mn_shape input, int n_classes,
 /* Allocates parameters, gradients and activations for batches of up to
  * max_batch samples. */
 int mn_model_alloc(mn_model *m, int max_batch, mn_err *e);
+/* The same; with training 0, for inference only: no gradients, no
+ * activation gradients, no labels (mn_model_forward and the backward
+ * passes are then not to be called; mn_model_infer is). */
+int mn_model_alloc_for(mn_model *m, int max_batch, int training, mn_err *e);
 
 /* Initialisation from a seed: dense layers Glorot-uniform (Keras's default),
  * conv layers He-uniform unless given 'glorot'; zero biases. */
@@ -73,6 +78,12 @@ void mn_model_free(mn_model *m);
 /* Forward pass on m->input[0..B). Returns the summed loss over the batch
  * (labels from m->labels) and sets *correct; m->probs holds the softmax. */
 double mn_model_forward(mn_model *m, int B, int training, int *correct);
+
+/* Inference on m->input[0..B): the class probabilities (softmax of the
+ * logits, the same floats mn_model_forward puts in m->probs), in m->probs,
+ * which it returns. No labels, no loss; works on a model allocated either
+ * way. See infer.h for the call that takes images. */
+const float *mn_model_infer(mn_model *m, int B);
 
 /* Backward pass after a training forward: fills m->grads with the gradient
  * of the mean loss over the B samples. */
@@ -102,6 +113,9 @@ int mn_model_save_ext(const mn_model *m, const char *path, const mn_st_tensor *e
  * that the tensors are exactly the architecture's (names and shapes), and
  * allocates for max_batch. */
 int mn_model_load(mn_model *m, const char *path, int max_batch, mn_err *e);
+/* The same for inference only (mn_model_alloc_for with training 0). */
+int mn_model_open(mn_model *m, const char *path, int max_batch, mn_err *e);
+int mn_model_load_for(mn_model *m, const char *path, int max_batch, int training, mn_err *e);
 
 /* Metadata value of a loaded model file (NULL if absent); kept after load. */
 const char *mn_model_meta(const mn_model *m, const char *key);

@@ -154,26 +154,33 @@ static void fuse_layers(mn_model *m)
     }
 }
 
-int mn_model_alloc(mn_model *m, int max_batch, mn_err *e)
+int mn_model_alloc(mn_model *m, int max_batch, mn_err *e) { return mn_model_alloc_for(m, max_batch, 1, e); }
+
+int mn_model_alloc_for(mn_model *m, int max_batch, int training, mn_err *e)
 {
     if (max_batch < 1) return mn_fail(e, "batch size must be at least 1");
     size_t in_size = mn_shape_size(m->input_shape), total = in_size;
     for (int i = 0; i < m->n_layers; i++) {
         const mn_layer *l = &m->layers[i];
-        total += 2 * mn_shape_size(l->out) + l->ops->aux_size(l);
+        total += (training ? 2 : 1) * mn_shape_size(l->out) + l->ops->aux_size(l);
     }
     if ((double)total * max_batch * sizeof(float) > 8e9)
         return mn_fail(e, "batch size %d needs more than 8 GB of activations", max_batch);
     size_t B = (size_t)max_batch;
     m->max_batch = max_batch;
+    m->training = training;
     m->params = mn_zalloc64(m->n_params ? m->n_params : 1, sizeof(float));
-    m->grads = mn_zalloc64(m->n_params ? m->n_params : 1, sizeof(float));
     m->act = calloc((size_t)m->n_layers, sizeof(float *));
-    m->dact = calloc((size_t)m->n_layers, sizeof(float *));
     m->input = mn_zalloc64(B * in_size, sizeof(float));
     m->probs = mn_zalloc64(B * (size_t)m->n_classes, sizeof(float));
-    m->labels = calloc(B, sizeof(int));
-    int ok = m->params && m->grads && m->act && m->dact && m->input && m->probs && m->labels;
+    int ok = m->params && m->act && m->input && m->probs;
+    if (training) {
+        /* inference (mn_model_open) needs no gradients and no labels */
+        m->grads = mn_zalloc64(m->n_params ? m->n_params : 1, sizeof(float));
+        m->dact = calloc((size_t)m->n_layers, sizeof(float *));
+        m->labels = calloc(B, sizeof(int));
+        ok = ok && m->grads && m->dact && m->labels;
+    }
     for (int i = 0; ok && i < m->n_layers; i++) {
         mn_layer *l = &m->layers[i];
         size_t n = B * mn_shape_size(l->out), aux = B * l->ops->aux_size(l);
@@ -184,14 +191,16 @@ int mn_model_alloc(mn_model *m, int max_batch, mn_err *e)
              * pack X from them): 12-14% of a 2-thread step, A/B in one
              * process (1 thread: 2%) */
             m->act[i] = i ? m->act[i - 1] : m->input;
-            m->dact[i] = i ? m->dact[i - 1] : mn_zalloc64(n, sizeof(float));
-            ok = m->dact[i] != NULL;
+            if (training) {
+                m->dact[i] = i ? m->dact[i - 1] : mn_zalloc64(n, sizeof(float));
+                ok = m->dact[i] != NULL;
+            }
             continue;
         }
         m->act[i] = mn_zalloc64(n, sizeof(float));
-        m->dact[i] = mn_zalloc64(n, sizeof(float));
+        if (training) m->dact[i] = mn_zalloc64(n, sizeof(float));
         l->aux = aux ? mn_zalloc64(aux, sizeof(float)) : NULL;
-        ok = m->act[i] && m->dact[i] && (!aux || l->aux);
+        ok = m->act[i] && (!training || m->dact[i]) && (!aux || l->aux);
     }
     if (!ok) {
         mn_model_free(m);
@@ -236,7 +245,8 @@ void mn_model_free(mn_model *m)
     mn_st_free(&m->file);
 }
 
-double mn_model_forward(mn_model *m, int B, int training, int *correct)
+/* The layers on m->input[0..B); returns the logits. */
+static const float *run_layers(mn_model *m, int B, int training)
 {
     const float *in = m->input;
     for (int i = 0; i < m->n_layers; i += 1 + m->layers[i].n_fused) {
@@ -245,7 +255,19 @@ double mn_model_forward(mn_model *m, int B, int training, int *correct)
         l->ops->forward(l, out, in, m->params + l->param_off, B, training, &m->rng);
         in = out;
     }
-    return mn_softmax_xent_forward(m->probs, in, m->labels, B, m->n_classes, correct);
+    return in;
+}
+
+double mn_model_forward(mn_model *m, int B, int training, int *correct)
+{
+    const float *logits = run_layers(m, B, training);
+    return mn_softmax_xent_forward(m->probs, logits, m->labels, B, m->n_classes, correct);
+}
+
+const float *mn_model_infer(mn_model *m, int B)
+{
+    mn_softmax_forward(m->probs, run_layers(m, B, 0), B, m->n_classes);
+    return m->probs;
 }
 
 /* mn_model_backward_step's hook: updates the weights of rows [i0, i1),
@@ -430,6 +452,16 @@ int mn_model_save_ext(const mn_model *m, const char *path, const mn_st_tensor *e
 
 int mn_model_load(mn_model *m, const char *path, int max_batch, mn_err *e)
 {
+    return mn_model_load_for(m, path, max_batch, 1, e);
+}
+
+int mn_model_open(mn_model *m, const char *path, int max_batch, mn_err *e)
+{
+    return mn_model_load_for(m, path, max_batch, 0, e);
+}
+
+int mn_model_load_for(mn_model *m, const char *path, int max_batch, int training, mn_err *e)
+{
     mn_safetensors st;
     memset(m, 0, sizeof *m);
     if (mn_st_read(path, &st, e)) return -1;
@@ -454,7 +486,7 @@ int mn_model_load(mn_model *m, const char *path, int max_batch, mn_err *e)
         mn_st_free(&st);
         return mn_fail(e, "%s: %s", path, inner);
     }
-    if (mn_model_alloc(m, max_batch, e)) {
+    if (mn_model_alloc_for(m, max_batch, training, e)) {
         mn_st_free(&st);
         return -1;
     }
