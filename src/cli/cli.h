@@ -13,12 +13,18 @@
 
 /* Re-executes the program once with a short OpenMP spin (omp_env.c). */
 void cli_tune_openmp(char **argv);
-int cmd_train(int argc, char **argv);
-int cmd_eval(int argc, char **argv);
-int cmd_summary(int argc, char **argv);
-int cmd_show(int argc, char **argv);
-int cmd_predict(int argc, char **argv);
-int cmd_bench(int argc, char **argv);
+
+/* A command: `mnist <name> ...` runs fn(argc - 1, argv + 1). The list is
+ * commands.c, ended by a zero entry. */
+typedef int cli_command_fn(int argc, char **argv);
+typedef struct {
+    const char *name;
+    cli_command_fn *fn;
+    const char *help; /* one line for `mnist --help` */
+} cli_command;
+extern const cli_command cli_commands[];
+
+cli_command_fn cmd_train, cmd_eval, cmd_summary, cmd_show, cmd_predict, cmd_bench;
 
 /* Prints "mnist <cmd>: <message>" and a hint to stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
