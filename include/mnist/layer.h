@@ -1,15 +1,19 @@
-/* layer.h - the layer library.
+/* layer.h - the layer interface: what a layer kind says about itself.
  *
- * Each layer kind is a pair of plain functions in src/layers/<kind>.c,
- *   mn_<kind>_forward(out, in, params..., sizes...)
- *   mn_<kind>_backward(din, dparams..., dout, in/out, params..., sizes...)
- * with every shape passed explicitly, plus a small table (mn_layer_ops) that
- * lets the model drive any kind the same way. Activations are laid out
- * N x C x H x W (batch first, then channels, rows, columns), row-major.
+ * A layer kind is one file, src/nn/layers/<kind>.c, defining one
+ * mn_layer_kind: its arch token and names, how it parses its arguments,
+ * sizes itself, describes itself canonically, which tensors it has (as
+ * PyTorch names them), how it initialises, runs forward and backward, and
+ * how it fuses with the layers after it. The list of kinds is
+ * src/nn/layers/registry.c, one line per kind. The model (model.h) walks
+ * a list of layers through these hooks and never asks which kind a layer
+ * is; the arithmetic itself is in the plain functions of kernels.h.
  *
- * Backward functions write (not accumulate) parameter gradients, because in
- * a sequential model every parameter is used by exactly one layer per step.
- * `din` may be NULL (first layer: nobody needs the gradient of the input).
+ * Activations are N x C x H x W, row-major. A layer's trainable tensors
+ * live in the model's one parameter buffer (floats, from param_off) and
+ * their gradients at the same offsets in the gradient buffer; its
+ * non-trainable tensors (BatchNorm's running statistics) in the model's
+ * state buffer (bytes, from state_off), saved but never trained.
  */
 #ifndef MNIST_LAYER_H
 #define MNIST_LAYER_H
@@ -19,21 +23,9 @@
 #include "mnist/error.h"
 #include "mnist/gemm.h"
 #include "mnist/kernels.h"
+#include "mnist/optim.h"
 #include "mnist/rng.h"
-
-/* ---- the layer table -------------------------------------------------- */
-
-typedef enum {
-    MN_FLATTEN,
-    MN_DENSE,
-    MN_RELU,
-    MN_SIGMOID,
-    MN_DROPOUT,
-    MN_CONV,
-    MN_MAXPOOL,
-    MN_AVGPOOL,
-    MN_N_KINDS
-} mn_kind;
+#include "mnist/safetensors.h"
 
 /* Per-sample shape: channels, height, width. A flat vector of n is (n,1,1). */
 typedef struct {
@@ -42,76 +34,120 @@ typedef struct {
 
 static inline size_t mn_shape_size(mn_shape s) { return (size_t)s.c * (size_t)s.h * (size_t)s.w; }
 
-typedef struct mn_layer mn_layer;
-
-/* One parameter tensor of a layer, as PyTorch names and shapes it. */
+/* One tensor of a layer, as PyTorch's state_dict names and shapes it
+ * ("<module>.<suffix>"). */
 typedef struct {
-    const char *suffix; /* "weight" or "bias" */
+    const char *suffix; /* "weight", "bias", "running_mean", ... */
+    mn_st_dtype dtype;  /* trainable tensors are F32 */
+    int trainable;      /* 1: in the parameter buffer, updated by the optimizer;
+                           0: in the state buffer, saved and loaded, not trained */
     int ndim;
     int shape[4];
-    size_t offset; /* floats from the start of the layer's parameters */
-} mn_param_desc;
+    size_t offset; /* trainable: floats from the layer's parameters; else bytes from its state */
+} mn_tensor_desc;
 
-typedef struct {
-    const char *token;      /* name in arch strings: "dense" */
-    const char *keras_name; /* in the summary: "Dense" */
-    const char *torch_name; /* torch.nn module: "Linear" */
-    /* Reads "dense:128" style arguments (args is what follows the first ':',
-     * or NULL), stores hyperparameters in l. */
-    int (*parse)(mn_layer *l, const char *args, mn_err *e);
-    /* Computes l->out and l->n_params from l->in; fails on impossible shapes. */
-    int (*setup)(mn_layer *l, mn_err *e);
-    /* Writes the canonical arch token, e.g. "dense:128". */
-    void (*describe)(const mn_layer *l, char *buf, size_t len);
-    /* Floats of per-sample scratch the layer keeps between forward and
-     * backward (dropout mask, ...); 0 if none. */
-    size_t (*aux_size)(const mn_layer *l);
-    /* PyTorch tensors of the layer's parameters; returns how many (0..4). */
-    int (*params)(const mn_layer *l, mn_param_desc *out);
-    /* Initial weights (see each layer) and zero biases. May be NULL. */
-    void (*init)(const mn_layer *l, float *params, mn_rng *rng);
-    void (*forward)(mn_layer *l, float *out, const float *in, const float *params, int B, int training, mn_rng *rng);
-    void (*backward)(mn_layer *l, float *din, float *dparams, const float *dout, const float *in, const float *out,
-                     const float *params, int B);
-} mn_layer_ops;
+/* How pictures of a network (mnist features) draw a layer's output. */
+typedef enum {
+    MN_DRAW_NONE,   /* not drawn (flatten, dropout: nothing new to see) */
+    MN_DRAW_MAPS,   /* C maps of H x W (conv, pooling) */
+    MN_DRAW_VECTOR, /* a row of C*H*W bars (dense, activations of a vector) */
+} mn_draw_as;
 
-struct mn_layer {
-    mn_kind kind;
-    const mn_layer_ops *ops;
-    mn_shape in, out;
-    int units;       /* dense: output features */
-    float rate;      /* dropout: fraction dropped */
-    int filters;     /* conv: output channels */
-    int kh, kw;      /* conv: kernel; pools: window */
-    int stride_h, stride_w;
-    int pad_top, pad_left, pad_bottom, pad_right; /* conv: zero padding */
-    int pad_same;    /* conv: padding was given as 'same' */
-    int glorot;      /* conv: Glorot-uniform init (option 'glorot') instead of He-uniform */
-    int module;      /* index in the equivalent torch.nn.Sequential */
-    size_t n_params; /* floats */
-    size_t param_off;/* offset into the model's parameter buffer */
-    float *aux;      /* per-layer scratch (max_batch * aux_size floats) */
-    /* Fusion (set by mn_model_alloc): a conv computes the n_fused layers
-     * after it too (ReLU, max pooling; see mn_conv_forward_fused), a dense
-     * layer a ReLU (fuse.relu); those are marked absorbed and the model does
-     * not run them. */
-    int n_fused, absorbed;
-    mn_conv_fuse fuse;
+/* Flags of a kind. */
+enum {
+    MN_KIND_VIEW = 1,    /* its output is its input's memory, reshaped (flatten): no buffer,
+                            forward and backward are not run */
+    MN_KIND_SOFTMAX = 2, /* the trailing "softmax" token: the loss's softmax, adds no layer */
 };
 
-extern const mn_layer_ops mn_flatten_ops, mn_dense_ops, mn_relu_ops, mn_sigmoid_ops, mn_dropout_ops, mn_conv_ops,
-    mn_maxpool_ops, mn_avgpool_ops;
+typedef struct mn_layer mn_layer;
+typedef struct mn_layer_kind mn_layer_kind;
 
-/* Shared by the conv and pooling tables (conv.c, maxpool.c): parses the
- * window options above into l (conv: after FILTERS; pools: the whole args),
- * and sets up / describes a pooling layer. */
-int mn_parse_window(mn_layer *l, const char *opts, int conv, mn_err *e);
-int mn_pool_setup(mn_layer *l, mn_err *e);
-void mn_pool_describe(const mn_layer *l, char *buf, size_t len);
+/* What a backward hook is given. `out` and `dout` are the output and its
+ * gradient of the last layer the kind absorbed (its own when none). */
+typedef struct {
+    int B;
+    const float *in, *out, *dout;
+    float *params;  /* its parameters (written only when it updates them, see optim) */
+    float *din;     /* the input's gradient, or NULL when nobody needs it */
+    float *dparams; /* the gradients of its trainable tensors */
+    float *dself;   /* its own output's gradient buffer: free scratch when it absorbed layers */
+    /* Non-NULL in mn_model_backward_step: the kind may update leading
+     * parameters itself as their gradients become final (mn_optim_update),
+     * and returns how many it updated; the model updates the rest. */
+    const mn_optim *optim;
+} mn_backward_args;
 
-/* The table for a kind, or the kind for an arch token (-1 if unknown). */
-const mn_layer_ops *mn_layer_ops_of(mn_kind k);
-int mn_layer_kind_of(const char *token, size_t len);
+struct mn_layer_kind {
+    const char *token;      /* in arch strings: "dense" */
+    const char *usage;      /* its grammar, for errors: "dense:N" */
+    const char *example;    /* a valid token, for the contract test: "dense:5" */
+    const char *keras_name; /* in the summary: "Dense" */
+    const char *torch_name; /* torch.nn module: "Linear" */
+    unsigned flags;         /* MN_KIND_* */
+    mn_draw_as draw;
+    /* Reads what follows the first ':' of its token (NULL if nothing) into
+     * the layer's conf. */
+    int (*parse)(mn_layer *l, const char *args, mn_err *e);
+    /* Sets l->out, l->n_params (trainable floats), l->n_state (bytes) from
+     * l->in; fails on impossible shapes. */
+    int (*setup)(mn_layer *l, mn_err *e);
+    /* The canonical token, e.g. "dense:128": parsing it gives the same layer. */
+    void (*describe)(const mn_layer *l, char *buf, size_t len);
+    /* A kind to insert before this one for input `in` (dense: a flatten on a
+     * non-flat input, as Keras tutorials start with Flatten), or NULL. */
+    const mn_layer_kind *(*insert_before)(mn_shape in);
+    /* Floats of per-sample scratch kept between forward and backward. */
+    size_t (*aux_size)(const mn_layer *l);
+    /* Its tensors, in state_dict order, into out (when non-NULL); returns
+     * how many. */
+    int (*tensors)(const mn_layer *l, mn_tensor_desc *out);
+    /* Initial values of its tensors (trainable ones at p, the others in
+     * l->state); NULL when it has none. */
+    void (*init)(const mn_layer *l, float *p, mn_rng *rng);
+    /* The layers after it are l[1..n_after]: it may take over the next
+     * ones' work (a conv computes the ReLU and pooling after it). Returns
+     * how many it absorbs; those are then not run, and its forward writes
+     * the last absorbed one's output. NULL: never fuses. */
+    int (*fuse)(mn_layer *l, int n_after);
+    void (*forward)(mn_layer *l, float *out, const float *in, const float *p, int B, int training, mn_rng *rng);
+    /* Returns the number of leading parameters it updated (see optim). */
+    size_t (*backward)(mn_layer *l, const mn_backward_args *a);
+};
+
+/* Room for a kind's own settings in a layer (its parse writes them). */
+#define MN_LAYER_CONF 96
+
+struct mn_layer {
+    const mn_layer_kind *kind;
+    mn_shape in, out;
+    int module;       /* index in the equivalent torch.nn.Sequential */
+    size_t n_params;  /* trainable floats */
+    size_t param_off; /* into the model's parameter buffer */
+    size_t n_state;   /* bytes of non-trainable tensors */
+    size_t state_off; /* into the model's state buffer */
+    void *state;      /* its non-trainable tensors (set by mn_model_alloc) */
+    float *aux;       /* per-layer scratch (max_batch * aux_size floats) */
+    int n_fused;      /* layers after it that it absorbed */
+    int absorbed;     /* absorbed by the layer before it: not run */
+    union {
+        unsigned char bytes[MN_LAYER_CONF];
+        long double align_ld;
+        void *align_p;
+    } conf;
+};
+
+/* A kind's settings: `MN_CONF(l, dense_conf)` is l's conf as a dense_conf. */
+#define MN_CONF(l, type) ((type *)(void *)(l)->conf.bytes)
+#define MN_CONF_FITS(type) _Static_assert(sizeof(type) <= MN_LAYER_CONF, #type " does not fit in a layer's conf")
+
+/* The registry: every kind, in the order --help lists them. */
+extern const mn_layer_kind *const mn_layer_kinds[];
+extern const int mn_n_layer_kinds;
+/* The kind of an arch token (its part before ':'), or NULL. */
+const mn_layer_kind *mn_layer_kind_find(const char *token, size_t len);
+/* "conv:F:K, maxpool:K, ..., softmax": every kind's usage, for errors. */
+void mn_layer_kinds_usage(char *buf, size_t len);
 
 /* Glorot-uniform: U(-l, l) with l = sqrt(6 / (fan_in + fan_out)). */
 void mn_glorot_uniform(float *w, size_t n, int fan_in, int fan_out, mn_rng *rng);

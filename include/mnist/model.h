@@ -2,9 +2,10 @@
  *
  * Architecture strings are comma-separated layer tokens, e.g.
  *   "dense:128,relu,dropout:0.2,dense:10"
- * or a preset name: mlp (the default), wide, 3b1b. A Flatten is inserted
- * wherever a dense layer meets a non-flat input (so at the input for the
- * presets), as Keras tutorials start with Flatten(input_shape=(28, 28)).
+ * or a preset name: mlp (the default), wide, 3b1b, cnn, lenet5, whose last
+ * layer has as many units as the data has classes. A layer kind may ask for
+ * a layer before it (a Flatten wherever a dense layer meets a non-flat
+ * input, as Keras tutorials start with Flatten(input_shape=(28, 28))).
  * The last layer's outputs are logits; softmax and cross-entropy are fused
  * into the loss (a trailing "softmax" token is accepted and means just that).
  *
@@ -36,8 +37,10 @@ typedef struct {
     char arch[MN_ARCH_MAX];/* canonical architecture string */
     char name[32];         /* preset name, or "custom" */
 
-    size_t n_params;
+    size_t n_params;       /* trainable floats */
     float *params, *grads;
+    size_t n_state;        /* bytes of the layers' non-trainable tensors */
+    void *state;
 
     int max_batch;
     int training;  /* allocated for training (gradients, labels), or for inference only */
@@ -53,8 +56,9 @@ typedef struct {
                     * conv+relu+maxpool fusion (same results; for tests) */
 } mn_model;
 
-/* Expands a preset name to its architecture string (or returns arch). */
-const char *mn_arch_expand(const char *arch);
+/* The i-th preset's name (mlp, wide, 3b1b, cnn, lenet5), NULL past the
+ * last: an arch string may be one of them. */
+const char *mn_preset_name(int i);
 
 /* Parses arch for the given input shape, computes all shapes and parameter
  * offsets. Does not allocate buffers. The last layer must produce exactly
@@ -64,6 +68,9 @@ int mn_model_build(mn_model *m, const char *arch, mn_shape input, int n_classes,
 /* Allocates parameters, gradients and activations for batches of up to
  * max_batch samples. */
 int mn_model_alloc(mn_model *m, int max_batch, mn_err *e);
+/* Floats of activations (and, training, their gradients) and scratch per
+ * sample that mn_model_alloc_for allocates, times max_batch. */
+size_t mn_model_floats_per_sample(const mn_model *m, int training);
 /* The same; with training 0, for inference only: no gradients, no
  * activation gradients, no labels (mn_model_forward and the backward
  * passes are then not to be called; mn_model_infer is). */

@@ -19,11 +19,21 @@
 #define MN_ST_MAX_DIMS 8
 #define MN_ST_MAX_NAME 128
 
+/* Element types: F32 (the zero value, so a zeroed tensor is F32) and I64
+ * (PyTorch's int64, e.g. BatchNorm's num_batches_tracked). */
+typedef enum { MN_ST_F32, MN_ST_I64 } mn_st_dtype;
+
 typedef struct {
     char name[MN_ST_MAX_NAME];
     int ndim;
     int64_t shape[MN_ST_MAX_DIMS];
-    float *data; /* on write: caller's; on read: points into the file's buffer */
+    mn_st_dtype dtype;
+    /* on write: caller's; on read: points into the file's buffer (F32 data
+     * 4-byte aligned; I64 data possibly only 4-byte aligned: memcpy it) */
+    union {
+        float *data;
+        void *raw;
+    };
 } mn_st_tensor;
 
 typedef struct {
@@ -43,7 +53,7 @@ int mn_st_write(const char *path, const mn_st_tensor *tensors, int n_tensors, co
                 const char *const *meta_vals, int n_meta, mn_err *e);
 
 /* Reads and validates like the reference loader: header length within the
- * file and below 100 MB, valid JSON, dtype F32 only, shape product matches
+ * file and below 100 MB, valid JSON, dtype F32 or I64, shape product matches
  * data_offsets, offsets contiguous from 0 covering the whole buffer, no
  * trailing bytes, metadata string->string. Errors name the file. */
 int mn_st_read(const char *path, mn_safetensors *st, mn_err *e);

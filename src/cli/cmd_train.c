@@ -228,9 +228,7 @@ static int check_recipe(train_args *a, mn_train_opts *to)
 #define MEMORY_LIMIT 8e9
 static int check_memory(const mn_model *m, long batch)
 {
-    double act = (double)mn_shape_size(m->input_shape);
-    for (int i = 0; i < m->n_layers; i++)
-        act += 2.0 * (double)mn_shape_size(m->layers[i].out) + (double)m->layers[i].ops->aux_size(&m->layers[i]);
+    double act = (double)mn_model_floats_per_sample(m, 1);
     double act_bytes = act * (double)batch * sizeof(float), param_bytes = 4.0 * (double)m->n_params * sizeof(float);
     if (act_bytes + param_bytes > MEMORY_LIMIT)
         return cli_usage_error("train", "--batch-size %ld with this architecture needs %.1f GB (activations %.1f GB, "

@@ -198,23 +198,22 @@ static void sb_json_str(sbuf *b, const char *s)
     sb_put(b, "\"", 1);
 }
 
-static int write_f32(FILE *f, const float *x, uint64_t n)
+static unsigned dtype_size(mn_st_dtype d) { return d == MN_ST_I64 ? 8u : 4u; }
+static const char *dtype_name(mn_st_dtype d) { return d == MN_ST_I64 ? "I64" : "F32"; }
+
+/* n elements of es bytes each, little-endian in the file */
+static int write_elems(FILE *f, const void *data, uint64_t n, unsigned es)
 {
     if (n == 0) return 0;
-    if (host_is_le()) return fwrite(x, sizeof *x, (size_t)n, f) == (size_t)n ? 0 : -1;
+    if (host_is_le()) return fwrite(data, es, (size_t)n, f) == (size_t)n ? 0 : -1;
+    const unsigned char *x = data;
     unsigned char buf[4096];
     while (n) {
-        size_t k = n < sizeof buf / 4 ? (size_t)n : sizeof buf / 4;
-        for (size_t i = 0; i < k; i++) {
-            uint32_t u;
-            memcpy(&u, &x[i], 4);
-            buf[4 * i] = (unsigned char)u;
-            buf[4 * i + 1] = (unsigned char)(u >> 8);
-            buf[4 * i + 2] = (unsigned char)(u >> 16);
-            buf[4 * i + 3] = (unsigned char)(u >> 24);
-        }
-        if (fwrite(buf, 4, k, f) != k) return -1;
-        x += k, n -= k;
+        size_t k = n < sizeof buf / es ? (size_t)n : sizeof buf / es;
+        for (size_t i = 0; i < k; i++)
+            for (unsigned b = 0; b < es; b++) buf[es * i + b] = x[es * i + es - 1 - b];
+        if (fwrite(buf, es, k, f) != k) return -1;
+        x += k * es, n -= k;
     }
     return 0;
 }
@@ -241,10 +240,13 @@ static int check_write_args(const char *path, const mn_st_tensor *t, int nt, con
             return mn_fail(e, "%s: tensor '%s': %d dimensions (at most %d)", path, nb, t[i].ndim, MN_ST_MAX_DIMS);
         int rc = elem_count(t[i].shape, t[i].ndim, &n);
         if (rc == -1) return mn_fail(e, "%s: tensor '%s': negative dimension in shape", path, nb);
-        if (rc == -2 || n > (uint64_t)SIZE_MAX / 4 || total + 4 * n < total)
+        unsigned es = dtype_size(t[i].dtype);
+        if (t[i].dtype != MN_ST_F32 && t[i].dtype != MN_ST_I64)
+            return mn_fail(e, "%s: tensor '%s': unknown dtype %d", path, nb, (int)t[i].dtype);
+        if (rc == -2 || n > (uint64_t)SIZE_MAX / es || total + es * n < total)
             return mn_fail(e, "%s: tensor '%s': shape too large", path, nb);
         if (n && !t[i].data) return mn_fail(e, "%s: tensor '%s': no data", path, nb);
-        total += 4 * n;
+        total += es * n;
     }
     for (int i = 0; i < nm; i++) {
         if (!mk[i] || !mv[i]) return mn_fail(e, "%s: metadata entry %d is NULL", path, i);
@@ -291,7 +293,9 @@ static int build_header(sbuf *b, const mn_st_tensor *t, int nt, const char *cons
         elem_count(t[i].shape, t[i].ndim, &n);
         if (nm || i) sb_put(b, ",", 1);
         sb_json_str(b, t[i].name);
-        sb_str(b, ":{\"dtype\":\"F32\",\"shape\":[");
+        sb_str(b, ":{\"dtype\":\"");
+        sb_str(b, dtype_name(t[i].dtype));
+        sb_str(b, "\",\"shape\":[");
         for (int d = 0; d < t[i].ndim; d++) {
             if (d) sb_put(b, ",", 1);
             sb_u64(b, (uint64_t)t[i].shape[d]);
@@ -299,9 +303,9 @@ static int build_header(sbuf *b, const mn_st_tensor *t, int nt, const char *cons
         sb_str(b, "],\"data_offsets\":[");
         sb_u64(b, off);
         sb_put(b, ",", 1);
-        sb_u64(b, off + 4 * n);
+        sb_u64(b, off + dtype_size(t[i].dtype) * n);
         sb_str(b, "]}");
-        off += 4 * n;
+        off += dtype_size(t[i].dtype) * n;
     }
     sb_put(b, "}", 1);
     while (!b->oom && b->len % 8) sb_put(b, " ", 1);
@@ -332,7 +336,7 @@ int mn_st_write(const char *path, const mn_st_tensor *tensors, int n_tensors, co
     for (int i = 0; ok && i < n_tensors; i++) {
         uint64_t n = 0;
         elem_count(tensors[i].shape, tensors[i].ndim, &n);
-        ok = write_f32(f, tensors[i].data, n) == 0;
+        ok = write_elems(f, tensors[i].raw, n, dtype_size(tensors[i].dtype)) == 0;
     }
     free(hdr.p);
     return mn_atomic_commit(f, path, tmp, ok, e);
@@ -716,6 +720,7 @@ static int parse_tensor(reader *r, const char *name)
     if (peek(r) != '{') return mn_fail(r->e, "%s: tensor '%s' is not an object", path, dn);
     r->i++;
     int have_dtype = 0, have_shape = 0, have_offs = 0, ndim = 0, noff = 0;
+    mn_st_dtype dtype = MN_ST_F32;
     uint64_t shape[MN_ST_MAX_DIMS], off[2];
     ws(r);
     if (peek(r) == '}')
@@ -750,13 +755,14 @@ static int parse_tensor(reader *r, const char *name)
                     return mn_fail(r->e, "%s: tensor '%s': dtype is not a string", path, dn);
                 }
                 rc = parse_string(r, &dt, &nul);
-                if (!rc && (nul || strcmp(dt, "F32"))) {
+                if (!rc && !nul && !strcmp(dt, "I64")) dtype = MN_ST_I64;
+                if (!rc && (nul || (strcmp(dt, "F32") && strcmp(dt, "I64")))) {
                     int known = 0;
                     for (size_t k = 0; k < sizeof known_dtypes / sizeof *known_dtypes; k++)
                         known |= !strcmp(dt, known_dtypes[k]);
                     char db[DISP_LEN];
                     if (known && !nul)
-                        rc = mn_fail(r->e, "%s: tensor '%s': dtype %s not supported (only F32)", path, dn, dt);
+                        rc = mn_fail(r->e, "%s: tensor '%s': dtype %s not supported (only F32 and I64)", path, dn, dt);
                     else
                         rc = mn_fail(r->e, "%s: tensor '%s': unknown dtype '%s'", path, dn, disp(dt, db, sizeof db));
                 }
@@ -790,14 +796,15 @@ static int parse_tensor(reader *r, const char *name)
     memset(&t, 0, sizeof t);
     memcpy(t.name, name, strlen(name) + 1);
     t.ndim = ndim;
+    t.dtype = dtype;
     for (int d = 0; d < ndim; d++) t.shape[d] = (int64_t)shape[d];
     char sb[8 * 24 + 8];
     shape_str(t.shape, ndim, sb, sizeof sb);
     uint64_t count;
     if (elem_count(t.shape, ndim, &count)) return mn_fail(r->e, "%s: tensor '%s': shape %s too large", path, dn, sb);
-    if (off[1] < off[0] || off[1] - off[0] != 4 * count)
-        return mn_fail(r->e, "%s: tensor '%s': data_offsets [%" PRIu64 ",%" PRIu64 "] do not match shape %s (F32)", path,
-                       dn, off[0], off[1], sb);
+    if (count > UINT64_MAX / 8 || off[1] < off[0] || off[1] - off[0] != dtype_size(dtype) * count)
+        return mn_fail(r->e, "%s: tensor '%s': data_offsets [%" PRIu64 ",%" PRIu64 "] do not match shape %s (%s)", path,
+                       dn, off[0], off[1], sb, dtype_name(dtype));
     if (off[1] > r->buflen)
         return mn_fail(r->e,
                        "%s: tensor '%s': data_offsets [%" PRIu64 ",%" PRIu64 "] exceed the data buffer (%" PRIu64
@@ -1000,13 +1007,16 @@ int mn_st_read(const char *path, mn_safetensors *st, mn_err *e)
         return -1;
     }
     if (!host_is_le())
-        for (uint64_t k = 0; k + 4 <= buflen; k += 4) {
-            unsigned char t0 = blob[k], t1 = blob[k + 1];
-            blob[k] = blob[k + 3], blob[k + 1] = blob[k + 2];
-            blob[k + 2] = t1, blob[k + 3] = t0;
+        for (int k = 0; k < st->n_tensors; k++) {
+            unsigned es = dtype_size(st->tensors[k].dtype);
+            for (uint64_t at = r.offs[2 * k]; at + es <= r.offs[2 * k + 1]; at += es)
+                for (unsigned b = 0; b < es / 2; b++) {
+                    unsigned char t0 = blob[at + b];
+                    blob[at + b] = blob[at + es - 1 - b], blob[at + es - 1 - b] = t0;
+                }
         }
-    /* Contiguous tensors of 4-byte elements from 0 all begin 4-aligned. */
-    for (int k = 0; k < st->n_tensors; k++) st->tensors[k].data = (float *)(void *)(blob + r.offs[2 * k]);
+    /* Contiguous tensors of 4- and 8-byte elements from 0 all begin 4-aligned. */
+    for (int k = 0; k < st->n_tensors; k++) st->tensors[k].raw = blob + r.offs[2 * k];
     free(r.offs);
     return 0;
 }

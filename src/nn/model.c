@@ -8,43 +8,50 @@
 
 #include "mnist/safetensors.h"
 
+/* The presets; %d is the data's class count. */
 static const struct {
     const char *name, *arch;
 } presets[] = {
-    {"mlp", "dense:128,relu,dropout:0.2,dense:10"},
-    {"wide", "dense:512,relu,dense:10"},
-    {"3b1b", "dense:16,sigmoid,dense:16,sigmoid,dense:10"},
-    {"cnn", "conv:32:3,relu,maxpool:2,conv:64:3,relu,maxpool:2,flatten,dropout:0.5,dense:10"},
-    {"lenet5", "conv:6:5:same,relu,maxpool:2,conv:16:5,relu,maxpool:2,flatten,dense:120,relu,dense:84,relu,dense:10"},
+    {"mlp", "dense:128,relu,dropout:0.2,dense:%d"},
+    {"wide", "dense:512,relu,dense:%d"},
+    {"3b1b", "dense:16,sigmoid,dense:16,sigmoid,dense:%d"},
+    {"cnn", "conv:32:3,relu,maxpool:2,conv:64:3,relu,maxpool:2,flatten,dropout:0.5,dense:%d"},
+    {"lenet5", "conv:6:5:same,relu,maxpool:2,conv:16:5,relu,maxpool:2,flatten,dense:120,relu,dense:84,relu,dense:%d"},
 };
+#define N_PRESETS (sizeof presets / sizeof *presets)
 
-const char *mn_arch_expand(const char *arch)
+/* The preset arch names (or the arch itself) in buf, for n_classes; the
+ * preset's name, or "custom". */
+static const char *expand(const char *arch, int n_classes, char *buf, size_t len)
 {
-    for (size_t i = 0; i < sizeof presets / sizeof *presets; i++)
-        if (strcmp(arch, presets[i].name) == 0) return presets[i].arch;
-    return arch;
+    const char *name = "custom";
+    snprintf(buf, len, "%s", arch);
+    for (size_t i = 0; i < N_PRESETS; i++) {
+        char full[MN_ARCH_MAX];
+        snprintf(full, sizeof full, presets[i].arch, n_classes);
+        if (strcmp(arch, presets[i].name) == 0) snprintf(buf, len, "%s", full);
+        if (strcmp(arch, presets[i].name) == 0 || strcmp(arch, full) == 0) name = presets[i].name;
+    }
+    return name;
 }
 
-static const char *preset_name(const char *arch)
-{
-    for (size_t i = 0; i < sizeof presets / sizeof *presets; i++)
-        if (strcmp(arch, presets[i].name) == 0 || strcmp(arch, presets[i].arch) == 0) return presets[i].name;
-    return "custom";
-}
+const char *mn_preset_name(int i) { return i >= 0 && (size_t)i < N_PRESETS ? presets[i].name : NULL; }
 
 /* Appends a layer of kind k with input shape `in`; args as in the arch string. */
-static int add_layer(mn_model *m, mn_kind k, const char *args, mn_shape in, mn_err *e)
+static int add_layer(mn_model *m, const mn_layer_kind *k, const char *args, mn_shape in, mn_err *e)
 {
     if (m->n_layers == MN_MAX_LAYERS) return mn_fail(e, "architecture has more than %d layers", MN_MAX_LAYERS);
     mn_layer *l = &m->layers[m->n_layers];
     memset(l, 0, sizeof *l);
     l->kind = k;
-    l->ops = mn_layer_ops_of(k);
     l->in = in;
     l->module = m->n_layers;
-    if (l->ops->parse(l, args, e) || l->ops->setup(l, e)) return -1;
+    if (k->parse(l, args, e) || k->setup(l, e)) return -1;
     l->param_off = m->n_params;
     m->n_params += l->n_params;
+    /* every layer's state starts 8-aligned, for I64 tensors */
+    l->state_off = m->n_state;
+    m->n_state += (l->n_state + 7) / 8 * 8;
     m->n_layers++;
     return 0;
 }
@@ -52,9 +59,9 @@ static int add_layer(mn_model *m, mn_kind k, const char *args, mn_shape in, mn_e
 int mn_model_build(mn_model *m, const char *arch, mn_shape input, int n_classes, mn_err *e)
 {
     memset(m, 0, sizeof *m);
-    snprintf(m->name, sizeof m->name, "%s", preset_name(arch));
-    const char *spec = mn_arch_expand(arch);
-    if (strlen(spec) >= MN_ARCH_MAX) return mn_fail(e, "architecture string too long");
+    if (strlen(arch) >= MN_ARCH_MAX) return mn_fail(e, "architecture string too long");
+    char spec[MN_ARCH_MAX];
+    snprintf(m->name, sizeof m->name, "%s", expand(arch, n_classes, spec, sizeof spec));
     /* Errors quote the string, and it may come from a model file: a newline
      * or an escape sequence in it would break the one-line error rule (and
      * could forge a second "mnist: ..." line), so only printable ASCII and
@@ -78,19 +85,28 @@ int mn_model_build(mn_model *m, const char *arch, mn_shape input, int n_classes,
         if (saw_softmax) return mn_fail(e, "architecture '%s': softmax must be the last layer", spec);
         char *colon = strchr(tok, ':');
         size_t len = colon ? (size_t)(colon - tok) : strlen(tok);
-        if (len == 7 && strncmp(tok, "softmax", 7) == 0 && !colon) {
+        const mn_layer_kind *k = mn_layer_kind_find(tok, len);
+        if (!k) {
+            char known[512];
+            mn_layer_kinds_usage(known, sizeof known);
+            return mn_fail(e, "architecture '%s': unknown layer '%.*s' (known: %s)", spec, (int)len, tok, known);
+        }
+        if (k->flags & MN_KIND_SOFTMAX) {
+            mn_layer probe = {.kind = k};
+            if (k->parse(&probe, colon ? colon + 1 : NULL, e)) {
+                char inner[sizeof e->msg];
+                snprintf(inner, sizeof inner, "%s", e->msg);
+                return mn_fail(e, "architecture '%s': %s", spec, inner);
+            }
             saw_softmax = 1;
             continue;
         }
-        int k = mn_layer_kind_of(tok, len);
-        if (k < 0)
-            return mn_fail(e, "architecture '%s': unknown layer '%.*s' (known: conv:F:K, maxpool:K, avgpool:K, flatten, dense:N, relu, sigmoid, dropout:R, softmax)",
-                           spec, (int)len, tok);
-        if (k == MN_DENSE && (shape.h != 1 || shape.w != 1)) {
-            if (add_layer(m, MN_FLATTEN, NULL, shape, e)) return -1;
+        const mn_layer_kind *pre = k->insert_before ? k->insert_before(shape) : NULL;
+        if (pre) {
+            if (add_layer(m, pre, NULL, shape, e)) return -1;
             shape = m->layers[m->n_layers - 1].out;
         }
-        if (add_layer(m, (mn_kind)k, colon ? colon + 1 : NULL, shape, e)) {
+        if (add_layer(m, k, colon ? colon + 1 : NULL, shape, e)) {
             char inner[sizeof e->msg];
             snprintf(inner, sizeof inner, "%s", e->msg);
             return mn_fail(e, "architecture '%s': %s", spec, inner);
@@ -102,56 +118,45 @@ int mn_model_build(mn_model *m, const char *arch, mn_shape input, int n_classes,
         return mn_fail(e, "architecture '%s' ends with %zu outputs; the data has %d classes (end with dense:%d)", spec,
                        mn_shape_size(shape), n_classes, n_classes);
     if (m->n_params > (size_t)1 << 28) return mn_fail(e, "architecture '%s' has too many parameters (%zu)", spec, m->n_params);
+    if (m->n_state > (size_t)1 << 30) return mn_fail(e, "architecture '%s' has too much layer state (%zu bytes)", spec, m->n_state);
     m->input_shape = input;
     m->n_classes = n_classes;
     /* the canonical string: every layer, including inserted flattens */
     size_t used = 0;
     for (int i = 0; i < m->n_layers; i++) {
         char tok[64];
-        m->layers[i].ops->describe(&m->layers[i], tok, sizeof tok);
+        m->layers[i].kind->describe(&m->layers[i], tok, sizeof tok);
         used += (size_t)snprintf(m->arch + used, sizeof m->arch - used, "%s%s", i ? "," : "", tok);
         if (used >= sizeof m->arch) return mn_fail(e, "architecture string too long");
     }
     return 0;
 }
 
-/* conv, relu, maxpool (window = stride) is the classic CNN block: the conv
- * computes all three (see mn_conv_forward_fused), so its full-size output
- * and the ReLU's never go through memory. A conv followed by only one of
- * them fuses that one. A dense layer absorbs a ReLU after it: the GEMM
- * applies it in its write-back (wide: 12-14 us of a 1.2 ms step saved). */
+static size_t aux_of(const mn_layer *l) { return l->kind->aux_size ? l->kind->aux_size(l) : 0; }
+
+/* Each kind may take over the work of layers after it (see layer.h's
+ * fuse): a conv its ReLU and pooling, a dense layer its ReLU. */
 static void fuse_layers(mn_model *m)
 {
+    for (int i = 0; i < m->n_layers; i++) m->layers[i].n_fused = m->layers[i].absorbed = 0;
     for (int i = 0; i < m->n_layers; i++) {
         mn_layer *l = &m->layers[i];
-        l->n_fused = l->absorbed = 0;
-        l->fuse = (mn_conv_fuse){0};
+        if (!l->kind->fuse) continue;
+        int n = l->kind->fuse(l, m->n_layers - 1 - i);
+        l->n_fused = n;
+        for (int j = 1; j <= n; j++) l[j].absorbed = 1;
+        i += n;
     }
+}
+
+size_t mn_model_floats_per_sample(const mn_model *m, int training)
+{
+    size_t total = mn_shape_size(m->input_shape);
     for (int i = 0; i < m->n_layers; i++) {
-        mn_layer *l = &m->layers[i];
-        if (l->kind == MN_DENSE && i + 1 < m->n_layers && m->layers[i + 1].kind == MN_RELU) {
-            l->fuse.relu = 1;
-            m->layers[i + 1].absorbed = 1;
-            l->n_fused = 1;
-            i++;
-            continue;
-        }
-        if (l->kind != MN_CONV) continue;
-        int j = i + 1;
-        if (j < m->n_layers && m->layers[j].kind == MN_RELU) {
-            l->fuse.relu = 1;
-            m->layers[j++].absorbed = 1;
-        }
-        const mn_layer *p = j < m->n_layers ? &m->layers[j] : NULL;
-        if (p && p->kind == MN_MAXPOOL && p->stride_h == p->kh && p->stride_w == p->kw) {
-            l->fuse.pool_h = p->kh;
-            l->fuse.pool_w = p->kw;
-            l->fuse.argmax = p->aux;
-            m->layers[j++].absorbed = 1;
-        }
-        l->n_fused = j - i - 1;
-        i = j - 1;
+        const mn_layer *l = &m->layers[i];
+        total += (training ? 2 : 1) * mn_shape_size(l->out) + aux_of(l);
     }
+    return total;
 }
 
 int mn_model_alloc(mn_model *m, int max_batch, mn_err *e) { return mn_model_alloc_for(m, max_batch, 1, e); }
@@ -159,21 +164,18 @@ int mn_model_alloc(mn_model *m, int max_batch, mn_err *e) { return mn_model_allo
 int mn_model_alloc_for(mn_model *m, int max_batch, int training, mn_err *e)
 {
     if (max_batch < 1) return mn_fail(e, "batch size must be at least 1");
-    size_t in_size = mn_shape_size(m->input_shape), total = in_size;
-    for (int i = 0; i < m->n_layers; i++) {
-        const mn_layer *l = &m->layers[i];
-        total += (training ? 2 : 1) * mn_shape_size(l->out) + l->ops->aux_size(l);
-    }
+    size_t in_size = mn_shape_size(m->input_shape), total = mn_model_floats_per_sample(m, training);
     if ((double)total * max_batch * sizeof(float) > 8e9)
         return mn_fail(e, "batch size %d needs more than 8 GB of activations", max_batch);
     size_t B = (size_t)max_batch;
     m->max_batch = max_batch;
     m->training = training;
     m->params = mn_zalloc64(m->n_params ? m->n_params : 1, sizeof(float));
+    m->state = mn_zalloc64(m->n_state ? m->n_state : 1, 1);
     m->act = calloc((size_t)m->n_layers, sizeof(float *));
     m->input = mn_zalloc64(B * in_size, sizeof(float));
     m->probs = mn_zalloc64(B * (size_t)m->n_classes, sizeof(float));
-    int ok = m->params && m->act && m->input && m->probs;
+    int ok = m->params && m->state && m->act && m->input && m->probs;
     if (training) {
         /* inference (mn_model_open) needs no gradients and no labels */
         m->grads = mn_zalloc64(m->n_params ? m->n_params : 1, sizeof(float));
@@ -183,8 +185,9 @@ int mn_model_alloc_for(mn_model *m, int max_batch, int training, mn_err *e)
     }
     for (int i = 0; ok && i < m->n_layers; i++) {
         mn_layer *l = &m->layers[i];
-        size_t n = B * mn_shape_size(l->out), aux = B * l->ops->aux_size(l);
-        if (l->kind == MN_FLATTEN) {
+        size_t n = B * mn_shape_size(l->out), aux = B * aux_of(l);
+        l->state = (unsigned char *)m->state + l->state_off;
+        if (l->kind->flags & MN_KIND_VIEW) {
             /* NCHW memory is already flat: the output is the input, and the
              * gradient its output's, so flatten copies nothing. mlp's copied
              * 100 KB per step into lines the other core had just read (both
@@ -219,28 +222,31 @@ void mn_model_init(mn_model *m, uint64_t seed)
     mn_rng_seed(&m->rng, seed ^ 0xD50F0D50F0D50F0Dull);
     for (int i = 0; i < m->n_layers; i++) {
         const mn_layer *l = &m->layers[i];
-        if (l->ops->init) l->ops->init(l, m->params + l->param_off, &init);
+        if (l->kind->init) l->kind->init(l, m->params + l->param_off, &init);
     }
 }
 
 void mn_model_free(mn_model *m)
 {
     for (int i = 0; i < m->n_layers; i++) {
-        /* a flatten's buffers are its input's (mn_model_alloc) */
+        /* a view's buffers are its input's (mn_model_alloc) */
         if (m->act && m->act[i] != (i ? m->act[i - 1] : m->input)) mn_free64(m->act[i]);
         if (m->dact && (i == 0 || m->dact[i] != m->dact[i - 1])) mn_free64(m->dact[i]);
         mn_free64(m->layers[i].aux);
         m->layers[i].aux = NULL;
+        m->layers[i].state = NULL;
     }
     free(m->act);
     free(m->dact);
     mn_free64(m->params);
     mn_free64(m->grads);
+    mn_free64(m->state);
     mn_free64(m->input);
     mn_free64(m->probs);
     free(m->labels);
     m->act = m->dact = NULL;
     m->params = m->grads = m->input = m->probs = NULL;
+    m->state = NULL;
     m->labels = NULL;
     mn_st_free(&m->file);
 }
@@ -252,7 +258,7 @@ static const float *run_layers(mn_model *m, int B, int training)
     for (int i = 0; i < m->n_layers; i += 1 + m->layers[i].n_fused) {
         mn_layer *l = &m->layers[i];
         float *out = m->act[i + l->n_fused];
-        l->ops->forward(l, out, in, m->params + l->param_off, B, training, &m->rng);
+        if (!(l->kind->flags & MN_KIND_VIEW)) l->kind->forward(l, out, in, m->params + l->param_off, B, training, &m->rng);
         in = out;
     }
     return in;
@@ -270,28 +276,9 @@ const float *mn_model_infer(mn_model *m, int B)
     return m->probs;
 }
 
-/* mn_model_backward_step's hook: updates the weights of rows [i0, i1),
- * columns [j0, j1) of a dense layer's W (rows of `cols` floats, at off in
- * the parameter buffer) as soon as the GEMM has computed their gradients,
- * which it passes at blk (leading dimension ld). */
-typedef struct {
-    const mn_optim *o;
-    float *params;
-    size_t off;
-    int cols;
-} dense_update;
-
-static void update_block(void *ctx, const float *blk, int ld, int i0, int i1, int j0, int j1)
-{
-    const dense_update *u = ctx;
-    for (int i = i0; i < i1; i++) {
-        size_t at = u->off + (size_t)i * (size_t)u->cols + (size_t)j0;
-        mn_optim_update(u->o, at, u->params + at, blk + (size_t)(i - i0) * (size_t)ld, (size_t)(j1 - j0));
-    }
-}
-
-/* The backward pass; with o, also the optimizer step (see model.h). */
-static void backward(mn_model *m, int B, mn_optim *o)
+/* The backward pass; with o, also the optimizer step of the parameters the
+ * layers update themselves (updated[i] of layer i's, leading ones). */
+static void backward(mn_model *m, int B, const mn_optim *o, size_t *updated)
 {
     int L = m->n_layers;
     /* Below the first layer with parameters, no gradient is needed: its input
@@ -304,43 +291,42 @@ static void backward(mn_model *m, int B, mn_optim *o)
     mn_softmax_xent_backward(m->dact[L - 1], m->probs, m->labels, B, m->n_classes, 1.0f / (float)B);
     for (int i = L - 1; i >= 0; i--) {
         mn_layer *l = &m->layers[i];
-        if (l->absorbed) continue; /* done by the conv before it */
-        const float *in = i ? m->act[i - 1] : m->input;
-        float *din = i > first ? m->dact[i - 1] : NULL;
+        updated[i] = 0;
+        if (l->absorbed || (l->kind->flags & MN_KIND_VIEW)) continue; /* done by the layer before it / nothing to do */
         int last = i + l->n_fused;
-        const float *dout = m->dact[last];
-        if (l->kind == MN_DENSE && l->n_fused) {
-            /* the absorbed ReLU's backward, into the dense layer's own
-             * (otherwise unused) output gradient */
-            mn_relu_backward(m->dact[i], dout, m->act[last], (size_t)B * (size_t)l->units);
-            dout = m->dact[i];
-        }
-        if (o && l->kind == MN_DENSE) {
-            int C = (int)mn_shape_size(l->in), OC = l->units;
-            dense_update u = {o, m->params, l->param_off, C};
-            float *dw = m->grads + l->param_off;
-            mn_dense_backward_then(din, dw, dw + (size_t)OC * C, dout, in, m->params + l->param_off, B, C, OC,
-                                   update_block, &u);
-            continue;
-        }
-        l->ops->backward(l, din, m->grads + l->param_off, dout, in, m->act[last], m->params + l->param_off,
-                         B);
+        mn_backward_args a = {
+            .B = B,
+            .in = i ? m->act[i - 1] : m->input,
+            .out = m->act[last],
+            .dout = m->dact[last],
+            .params = m->params + l->param_off,
+            .din = i > first ? m->dact[i - 1] : NULL,
+            .dparams = m->grads + l->param_off,
+            .dself = m->dact[i],
+            .optim = o,
+        };
+        updated[i] = l->kind->backward(l, &a);
     }
 }
 
-void mn_model_backward(mn_model *m, int B) { backward(m, B, NULL); }
+void mn_model_backward(mn_model *m, int B)
+{
+    size_t updated[MN_MAX_LAYERS];
+    backward(m, B, NULL, updated);
+}
 
 void mn_model_backward_step(mn_model *m, int B, mn_optim *o)
 {
+    size_t updated[MN_MAX_LAYERS];
     mn_optim_begin_step(o);
-    backward(m, B, o);
-    /* everything but the dense weights, which the pass updated */
+    backward(m, B, o, updated);
+    /* everything the layers did not update themselves */
     size_t done = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const mn_layer *l = &m->layers[i];
-        if (l->kind != MN_DENSE) continue;
+        if (!updated[i]) continue;
         mn_optim_update_all(o, m->params, m->grads, done, l->param_off);
-        done = l->param_off + mn_shape_size(l->in) * (size_t)l->units;
+        done = l->param_off + updated[i];
     }
     mn_optim_update_all(o, m->params, m->grads, done, m->n_params);
 }
@@ -366,51 +352,89 @@ static void thousands(size_t v, char *buf, size_t len)
     buf[o] = '\0';
 }
 
+static int n_tensors_of(const mn_layer *l) { return l->kind->tensors ? l->kind->tensors(l, NULL) : 0; }
+
+/* Elements of layer l's non-trainable F32 tensors (Keras counts BatchNorm's
+ * moving mean and variance as non-trainable parameters; PyTorch's int64
+ * num_batches_tracked has no Keras counterpart and is not counted). */
+static size_t non_trainable(const mn_layer *l)
+{
+    int n = n_tensors_of(l);
+    if (!n) return 0;
+    mn_tensor_desc d[n];
+    l->kind->tensors(l, d);
+    size_t total = 0;
+    for (int j = 0; j < n; j++) {
+        if (d[j].trainable || d[j].dtype != MN_ST_F32) continue;
+        size_t c = 1;
+        for (int k = 0; k < d[j].ndim; k++) c *= (size_t)d[j].shape[k];
+        total += c;
+    }
+    return total;
+}
+
 void mn_model_summary(const mn_model *m, FILE *f)
 {
     const char *rule = "_________________________________________________________________";
     const char *dbl = "=================================================================";
     fprintf(f, "Model: \"%s\"\n%s\n %-28s%-26sParam #\n%s\n", m->name, rule, "Layer (type)", "Output Shape", dbl);
-    int seen[MN_N_KINDS] = {0};
+    size_t fixed = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const mn_layer *l = &m->layers[i];
         char label[64], shape[48], count[32];
-        int n = seen[l->kind]++;
+        int n = 0; /* Keras numbers the second dense layer dense_1 */
+        for (int j = 0; j < i; j++) n += m->layers[j].kind == l->kind;
         if (n)
-            snprintf(label, sizeof label, "%s_%d (%s)", l->ops->token, n, l->ops->keras_name);
+            snprintf(label, sizeof label, "%s_%d (%s)", l->kind->token, n, l->kind->keras_name);
         else
-            snprintf(label, sizeof label, "%s (%s)", l->ops->token, l->ops->keras_name);
+            snprintf(label, sizeof label, "%s (%s)", l->kind->token, l->kind->keras_name);
         shape_str(l->out, shape, sizeof shape);
-        thousands(l->n_params, count, sizeof count);
+        size_t nt = non_trainable(l);
+        fixed += nt;
+        thousands(l->n_params + nt, count, sizeof count);
         fprintf(f, " %-28s%-26s%s\n", label, shape, count);
         if (i + 1 < m->n_layers) fprintf(f, "\n");
     }
-    char total[32];
-    thousands(m->n_params, total, sizeof total);
-    fprintf(f, "%s\nTotal params: %s\nTrainable params: %s\nNon-trainable params: 0\n%s\n", dbl, total, total, rule);
+    char total[32], trainable[32], other[32];
+    thousands(m->n_params + fixed, total, sizeof total);
+    thousands(m->n_params, trainable, sizeof trainable);
+    thousands(fixed, other, sizeof other);
+    fprintf(f, "%s\nTotal params: %s\nTrainable params: %s\nNon-trainable params: %s\n%s\n", dbl, total, trainable,
+            other, rule);
 }
 
-/* The PyTorch state-dict entries of layer l, named "<module>.<suffix>". */
-static int layer_tensors(const mn_model *m, const mn_layer *l, mn_st_tensor *t, float *base)
+/* The PyTorch state-dict entries of layer l, named "<module>.<suffix>",
+ * pointing at the model's buffers; returns how many. */
+static int layer_tensors(const mn_model *m, const mn_layer *l, mn_st_tensor *t)
 {
-    mn_param_desc d[4];
-    int n = l->ops->params(l, d);
-    (void)m;
+    int n = n_tensors_of(l);
+    if (!n) return 0;
+    mn_tensor_desc d[n];
+    l->kind->tensors(l, d);
     for (int j = 0; j < n; j++) {
         memset(&t[j], 0, sizeof t[j]);
         snprintf(t[j].name, sizeof t[j].name, "%d.%s", l->module, d[j].suffix);
         t[j].ndim = d[j].ndim;
+        t[j].dtype = d[j].dtype;
         for (int k = 0; k < d[j].ndim; k++) t[j].shape[k] = d[j].shape[k];
-        t[j].data = base + l->param_off + d[j].offset;
+        if (d[j].trainable)
+            t[j].data = m->params + l->param_off + d[j].offset;
+        else
+            t[j].raw = (unsigned char *)m->state + l->state_off + d[j].offset;
     }
     return n;
+}
+
+/* Every layer's tensors into t (count_tensors of them). */
+static void layer_tensors_all(const mn_model *m, mn_st_tensor *t)
+{
+    for (int i = 0, j = 0; i < m->n_layers; i++) j += layer_tensors(m, &m->layers[i], t + j);
 }
 
 static int count_tensors(const mn_model *m)
 {
     int n = 0;
-    mn_param_desc d[4];
-    for (int i = 0; i < m->n_layers; i++) n += m->layers[i].ops->params(&m->layers[i], d);
+    for (int i = 0; i < m->n_layers; i++) n += n_tensors_of(&m->layers[i]);
     return n;
 }
 
@@ -433,9 +457,8 @@ int mn_model_save_ext(const mn_model *m, const char *path, const mn_st_tensor *e
         free(t), free(k), free(v);
         return mn_fail(e, "%s: out of memory", path);
     }
-    int j = 0;
-    for (int i = 0; i < m->n_layers; i++) j += layer_tensors(m, &m->layers[i], t + j, m->params);
-    for (int i = 0; i < n_extra; i++) t[j++] = extra[i];
+    layer_tensors_all(m, t);
+    for (int i = 0; i < n_extra; i++) t[nt + i] = extra[i];
     char shape[64], classes[16];
     snprintf(shape, sizeof shape, "%d,%d,%d", m->input_shape.c, m->input_shape.h, m->input_shape.w);
     snprintf(classes, sizeof classes, "%d", m->n_classes);
@@ -498,25 +521,31 @@ int mn_model_load_for(mn_model *m, const char *path, int max_batch, int training
         mn_model_free(m);
         return -1;
     }
-    mn_st_tensor want[4];
-    for (int i = 0; i < m->n_layers; i++) {
-        int n = layer_tensors(m, &m->layers[i], want, m->params);
-        for (int j = 0; j < n; j++) {
-            const mn_st_tensor *got = mn_st_find(&st, want[j].name);
-            int same = got && got->ndim == want[j].ndim;
-            for (int k = 0; same && k < got->ndim; k++) same = got->shape[k] == want[j].shape[k];
-            if (!same) {
-                int rc = mn_fail(e, "%s: tensor '%s' is %s for architecture '%s'", path, want[j].name,
-                                 got ? "the wrong shape" : "missing", m->arch);
-                mn_st_free(&st);
-                mn_model_free(m);
-                return rc;
-            }
-            size_t count = 1;
-            for (int k = 0; k < got->ndim; k++) count *= (size_t)got->shape[k];
-            memcpy(want[j].data, got->data, count * sizeof(float));
-        }
+    mn_st_tensor *want = calloc((size_t)nt + 1, sizeof *want);
+    if (!want) {
+        mn_st_free(&st);
+        mn_model_free(m);
+        return mn_fail(e, "%s: out of memory", path);
     }
+    layer_tensors_all(m, want);
+    for (int j = 0; j < nt; j++) {
+        const mn_st_tensor *got = mn_st_find(&st, want[j].name);
+        int same = got && got->ndim == want[j].ndim && got->dtype == want[j].dtype;
+        for (int k = 0; same && k < got->ndim; k++) same = got->shape[k] == want[j].shape[k];
+        if (!same) {
+            int rc = mn_fail(e, "%s: tensor '%s' is %s for architecture '%s'", path, want[j].name,
+                             !got ? "missing" : got->dtype != want[j].dtype ? "of the wrong dtype" : "the wrong shape",
+                             m->arch);
+            free(want);
+            mn_st_free(&st);
+            mn_model_free(m);
+            return rc;
+        }
+        size_t count = 1;
+        for (int k = 0; k < got->ndim; k++) count *= (size_t)got->shape[k];
+        memcpy(want[j].raw, got->raw, count * (got->dtype == MN_ST_I64 ? 8 : 4));
+    }
+    free(want);
     m->file = st;
     return 0;
 }

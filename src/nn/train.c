@@ -85,7 +85,7 @@ static void diagnose(const mn_model *m, int B, char *buf, size_t len)
                                            (size_t)B * mn_shape_size(m->layers[i + l->n_fused].out)))
             what = "outputs";
         if (what) {
-            snprintf(buf, len, "layer %d (%s) %s are not finite", l->module, l->ops->token, what);
+            snprintf(buf, len, "layer %d (%s) %s are not finite", l->module, l->kind->token, what);
             return;
         }
     }
@@ -99,7 +99,7 @@ static void diagnose(const mn_model *m, int B, char *buf, size_t len)
         }
     }
     snprintf(buf, len, "the largest weights, in layer %d (%s), reach %.3g", m->layers[worst].module,
-             m->layers[worst].ops->token, (double)worst_w);
+             m->layers[worst].kind->token, (double)worst_w);
 }
 
 /* Keras's EarlyStopping(monitor="val_loss", restore_best_weights=True).

@@ -27,10 +27,7 @@ static FILE *sink;
 
 static size_t act_floats(const mn_model *m)
 {
-    size_t total = mn_shape_size(m->input_shape);
-    for (int i = 0; i < m->n_layers; i++)
-        total += 2 * mn_shape_size(m->layers[i].out) + m->layers[i].ops->aux_size(&m->layers[i]);
-    return total;
+    return mn_model_floats_per_sample(m, 1);
 }
 
 static void check_model(const mn_model *m, mn_shape in, int classes, const char *arch)
@@ -47,7 +44,7 @@ static void check_model(const mn_model *m, mn_shape in, int classes, const char 
         FZ_CHECK(l->out.c > 0 && l->out.h > 0 && l->out.w > 0, "'%s': layer %d has output %dx%dx%d", arch, i, l->out.c,
                  l->out.h, l->out.w);
         FZ_CHECK(l->param_off == off, "layer %d parameters are not contiguous", i);
-        FZ_CHECK(l->ops != NULL && l->module == i, "layer %d: ops or module index", i);
+        FZ_CHECK(l->kind != NULL && l->module == i, "layer %d: kind or module index", i);
         off += l->n_params;
         s = l->out;
     }

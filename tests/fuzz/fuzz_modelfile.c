@@ -53,10 +53,7 @@ static void check_st(const mn_safetensors *st, const char *path)
 
 static size_t act_floats(const mn_model *m)
 {
-    size_t total = mn_shape_size(m->input_shape);
-    for (int i = 0; i < m->n_layers; i++)
-        total += 2 * mn_shape_size(m->layers[i].out) + m->layers[i].ops->aux_size(&m->layers[i]);
-    return total;
+    return mn_model_floats_per_sample(m, 1);
 }
 
 static void check_model(mn_model *m, const char *path)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mnist/gemm.h"
+#include "mnist/kernels.h"
 #include "mnist/layer.h"
 #include "layer_common.h"
 
@@ -39,57 +40,128 @@ void mn_dense_backward(float *din, float *dw, float *db, const float *dout, cons
     mn_dense_backward_then(din, dw, db, dout, in, w, B, C, OC, NULL, NULL);
 }
 
+typedef struct {
+    int units; /* output features */
+    int relu;  /* the ReLU after it absorbed (fuse): applied in the GEMM's write-back */
+} dense_conf;
+MN_CONF_FITS(dense_conf);
+
+#define CONF(l) MN_CONF(l, dense_conf)
+
 static int parse(mn_layer *l, const char *args, mn_err *e)
 {
     char *end;
     long v = args ? strtol(args, &end, 10) : 0;
     if (!args || end == args || *end || v < 1 || v > 1000000)
         return mn_fail(e, "dense needs a unit count from 1 to 1000000, e.g. dense:128");
-    l->units = (int)v;
+    CONF(l)->units = (int)v;
     return 0;
 }
 
 static int setup(mn_layer *l, mn_err *e)
 {
     size_t in = mn_shape_size(l->in);
-    if ((double)in * (double)l->units > 2e8) return mn_fail(e, "dense:%d on %zu inputs: too many parameters", l->units, in);
-    l->out = (mn_shape){l->units, 1, 1};
-    l->n_params = in * (size_t)l->units + (size_t)l->units;
+    int units = CONF(l)->units;
+    if ((double)in * (double)units > 2e8) return mn_fail(e, "dense:%d on %zu inputs: too many parameters", units, in);
+    l->out = (mn_shape){units, 1, 1};
+    l->n_params = in * (size_t)units + (size_t)units;
     return 0;
 }
 
-static void describe(const mn_layer *l, char *buf, size_t len) { snprintf(buf, len, "dense:%d", l->units); }
+static void describe(const mn_layer *l, char *buf, size_t len) { snprintf(buf, len, "dense:%d", CONF(l)->units); }
 
-static int params(const mn_layer *l, mn_param_desc *p)
+/* A Flatten before a non-flat input, as Keras tutorials write it. */
+static const mn_layer_kind *insert_before(mn_shape in) { return in.h != 1 || in.w != 1 ? &mn_flatten_kind : NULL; }
+
+static int tensors(const mn_layer *l, mn_tensor_desc *t)
 {
-    int C = (int)mn_shape_size(l->in), OC = l->units;
-    p[0] = (mn_param_desc){"weight", 2, {OC, C, 0, 0}, 0};
-    p[1] = (mn_param_desc){"bias", 1, {OC, 0, 0, 0}, (size_t)OC * C};
+    int C = (int)mn_shape_size(l->in), OC = CONF(l)->units;
+    if (t) {
+        t[0] = (mn_tensor_desc){"weight", MN_ST_F32, 1, 2, {OC, C, 0, 0}, 0};
+        t[1] = (mn_tensor_desc){"bias", MN_ST_F32, 1, 1, {OC, 0, 0, 0}, (size_t)OC * C};
+    }
     return 2;
 }
 
+/* Glorot-uniform weights (Keras's default), zero biases. */
 static void init(const mn_layer *l, float *p, mn_rng *rng)
 {
-    int C = (int)mn_shape_size(l->in), OC = l->units;
+    int C = (int)mn_shape_size(l->in), OC = CONF(l)->units;
     mn_glorot_uniform(p, (size_t)OC * C, C, OC, rng);
     memset(p + (size_t)OC * C, 0, (size_t)OC * sizeof *p);
+}
+
+/* A ReLU after it is applied in the GEMM's write-back (wide: 12-14 us of a
+ * 1.2 ms step saved). */
+static int fuse(mn_layer *l, int n_after)
+{
+    CONF(l)->relu = n_after >= 1 && l[1].kind == &mn_relu_kind;
+    return CONF(l)->relu;
 }
 
 static void forward(mn_layer *l, float *out, const float *in, const float *p, int B, int training, mn_rng *rng)
 {
     (void)training, (void)rng;
-    int C = (int)mn_shape_size(l->in), OC = l->units;
-    dense_forward(out, in, p, p + (size_t)OC * C, B, C, OC, l->n_fused ? l->fuse.relu : 0);
+    int C = (int)mn_shape_size(l->in), OC = CONF(l)->units;
+    dense_forward(out, in, p, p + (size_t)OC * C, B, C, OC, l->n_fused ? CONF(l)->relu : 0);
 }
 
-static void backward(mn_layer *l, float *din, float *dp, const float *dout, const float *in, const float *out,
-                     const float *p, int B)
+/* The optimizer step inside the weight gradient's GEMM: updates rows
+ * [i0, i1), columns [j0, j1) of W (rows of `cols` floats, at `off` in the
+ * parameter buffer) as soon as their gradients are final, which the GEMM
+ * passes at blk (leading dimension ld), while they are in cache. */
+typedef struct {
+    const mn_optim *o;
+    float *params;
+    size_t off;
+    int cols;
+} dense_update;
+
+static void update_block(void *ctx, const float *blk, int ld, int i0, int i1, int j0, int j1)
 {
-    (void)out;
-    int C = (int)mn_shape_size(l->in), OC = l->units;
-    mn_dense_backward(din, dp, dp + (size_t)OC * C, dout, in, p, B, C, OC);
+    const dense_update *u = ctx;
+    for (int i = i0; i < i1; i++) {
+        size_t at = u->off + (size_t)i * (size_t)u->cols + (size_t)j0;
+        mn_optim_update(u->o, at, u->params + at, blk + (size_t)(i - i0) * (size_t)ld, (size_t)(j1 - j0));
+    }
 }
 
+static size_t backward(mn_layer *l, const mn_backward_args *a)
+{
+    int C = (int)mn_shape_size(l->in), OC = CONF(l)->units;
+    const float *dout = a->dout;
+    if (l->n_fused) {
+        /* the absorbed ReLU's backward, into the layer's own (otherwise
+         * unused) output gradient */
+        mn_relu_backward(a->dself, dout, a->out, (size_t)a->B * (size_t)OC);
+        dout = a->dself;
+    }
+    float *dw = a->dparams, *db = dw + (size_t)OC * C;
+    if (!a->optim) {
+        mn_dense_backward(a->din, dw, db, dout, a->in, a->params, a->B, C, OC);
+        return 0;
+    }
+    /* the weights' blocks are updated as the GEMM finishes them; the
+     * weight buffer starts the layer's parameters */
+    dense_update u = {a->optim, a->params - l->param_off, l->param_off, C};
+    mn_dense_backward_then(a->din, dw, db, dout, a->in, a->params, a->B, C, OC, update_block, &u);
+    return (size_t)OC * C;
+}
 
-
-const mn_layer_ops mn_dense_ops = {"dense", "Dense", "Linear", parse, setup, describe, mn_no_aux, params, init, forward, backward};
+const mn_layer_kind mn_dense_kind = {
+    .token = "dense",
+    .usage = "dense:N",
+    .example = "dense:5",
+    .keras_name = "Dense",
+    .torch_name = "Linear",
+    .draw = MN_DRAW_VECTOR,
+    .parse = parse,
+    .setup = setup,
+    .describe = describe,
+    .insert_before = insert_before,
+    .tensors = tensors,
+    .init = init,
+    .fuse = fuse,
+    .forward = forward,
+    .backward = backward,
+};

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mnist/kernels.h"
 #include "mnist/layer.h"
 #include "layer_common.h"
 
@@ -58,6 +59,11 @@ void mn_dropout_backward(float *din, const float *dout, const float *mask, size_
     for (size_t i = 0; i < n; i++) din[i] = dout[i] * mask[i];
 }
 
+typedef struct {
+    float rate; /* fraction dropped */
+} dropout_conf;
+MN_CONF_FITS(dropout_conf);
+
 static int parse(mn_layer *l, const char *args, mn_err *e)
 {
     char *end;
@@ -67,7 +73,7 @@ static int parse(mn_layer *l, const char *args, mn_err *e)
     float r = (float)v;
     if (!args || end == args || *end || !(r >= 0.0f && r < 1.0f))
         return mn_fail(e, "dropout needs a rate in [0, 1), e.g. dropout:0.2");
-    l->rate = r;
+    MN_CONF(l, dropout_conf)->rate = r;
     return 0;
 }
 
@@ -75,28 +81,42 @@ static int parse(mn_layer *l, const char *args, mn_err *e)
  * "dropout:0.9999999"): the canonical string must build the same model. */
 static void describe(const mn_layer *l, char *buf, size_t len)
 {
+    float rate = MN_CONF(l, dropout_conf)->rate;
     char num[32];
     for (int digits = 6; digits <= 9; digits++) {
-        snprintf(num, sizeof num, "%.*g", digits, (double)l->rate);
-        if ((float)strtod(num, NULL) == l->rate) break;
+        snprintf(num, sizeof num, "%.*g", digits, (double)rate);
+        if ((float)strtod(num, NULL) == rate) break;
     }
     snprintf(buf, len, "dropout:%s", num);
 }
 
+/* the mask */
 static size_t aux(const mn_layer *l) { return mn_shape_size(l->in); }
 
 static void forward(mn_layer *l, float *out, const float *in, const float *p, int B, int training, mn_rng *rng)
 {
     (void)p;
-    mn_dropout_forward(out, l->aux, in, (size_t)B * mn_shape_size(l->in), l->rate, training, rng);
+    mn_dropout_forward(out, l->aux, in, (size_t)B * mn_shape_size(l->in), MN_CONF(l, dropout_conf)->rate, training,
+                       rng);
 }
 
-static void backward(mn_layer *l, float *din, float *dp, const float *dout, const float *in, const float *out,
-                     const float *p, int B)
+static size_t backward(mn_layer *l, const mn_backward_args *a)
 {
-    (void)dp, (void)in, (void)out, (void)p;
-    if (din) mn_dropout_backward(din, dout, l->aux, (size_t)B * mn_shape_size(l->in));
+    if (a->din) mn_dropout_backward(a->din, a->dout, l->aux, (size_t)a->B * mn_shape_size(l->in));
+    return 0;
 }
 
-const mn_layer_ops mn_dropout_ops = {"dropout", "Dropout", "Dropout", parse, mn_setup_same_shape, describe, aux,
-                                     mn_no_params, NULL, forward, backward};
+const mn_layer_kind mn_dropout_kind = {
+    .token = "dropout",
+    .usage = "dropout:R",
+    .example = "dropout:0.5",
+    .keras_name = "Dropout",
+    .torch_name = "Dropout",
+    .draw = MN_DRAW_NONE,
+    .parse = parse,
+    .setup = mn_setup_same_shape,
+    .describe = describe,
+    .aux_size = aux,
+    .forward = forward,
+    .backward = backward,
+};

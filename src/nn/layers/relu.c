@@ -1,5 +1,6 @@
 /* relu.c - rectified linear unit. */
 #include "mnist/gemm.h" /* mn_get_threads */
+#include "mnist/kernels.h"
 #include "mnist/layer.h"
 #include "layer_common.h"
 
@@ -46,14 +47,23 @@ static void forward(mn_layer *l, float *out, const float *in, const float *p, in
     mn_relu_forward(out, in, (size_t)B * mn_shape_size(l->in));
 }
 
-static void backward(mn_layer *l, float *din, float *dp, const float *dout, const float *in, const float *out,
-                     const float *p, int B)
+static size_t backward(mn_layer *l, const mn_backward_args *a)
 {
-    (void)dp, (void)in, (void)p;
-    if (din) mn_relu_backward(din, dout, out, (size_t)B * mn_shape_size(l->in));
+    if (a->din) mn_relu_backward(a->din, a->dout, a->out, (size_t)a->B * mn_shape_size(l->in));
+    return 0;
 }
 
-static void describe(const mn_layer *l, char *buf, size_t len) { (void)l; mn_copy_token(buf, len, "relu"); }
-
-const mn_layer_ops mn_relu_ops = {"relu", "ReLU", "ReLU", mn_parse_no_args, mn_setup_same_shape, describe,
-                                  mn_no_aux, mn_no_params, NULL, forward, backward};
+/* dense and conv absorb a ReLU after them (dense.c, conv.c) */
+const mn_layer_kind mn_relu_kind = {
+    .token = "relu",
+    .usage = "relu",
+    .example = "relu",
+    .keras_name = "ReLU",
+    .torch_name = "ReLU",
+    .draw = MN_DRAW_VECTOR,
+    .parse = mn_parse_no_args,
+    .setup = mn_setup_same_shape,
+    .describe = mn_describe_token,
+    .forward = forward,
+    .backward = backward,
+};

@@ -1,6 +1,7 @@
 /* sigmoid.c - logistic sigmoid activation. */
 #include <math.h>
 
+#include "mnist/kernels.h"
 #include "mnist/layer.h"
 #include "layer_common.h"
 
@@ -20,14 +21,22 @@ static void forward(mn_layer *l, float *out, const float *in, const float *p, in
     mn_sigmoid_forward(out, in, (size_t)B * mn_shape_size(l->in));
 }
 
-static void backward(mn_layer *l, float *din, float *dp, const float *dout, const float *in, const float *out,
-                     const float *p, int B)
+static size_t backward(mn_layer *l, const mn_backward_args *a)
 {
-    (void)dp, (void)in, (void)p;
-    if (din) mn_sigmoid_backward(din, dout, out, (size_t)B * mn_shape_size(l->in));
+    if (a->din) mn_sigmoid_backward(a->din, a->dout, a->out, (size_t)a->B * mn_shape_size(l->in));
+    return 0;
 }
 
-static void describe(const mn_layer *l, char *buf, size_t len) { (void)l; mn_copy_token(buf, len, "sigmoid"); }
-
-const mn_layer_ops mn_sigmoid_ops = {"sigmoid", "Activation", "Sigmoid", mn_parse_no_args, mn_setup_same_shape,
-                                     describe, mn_no_aux, mn_no_params, NULL, forward, backward};
+const mn_layer_kind mn_sigmoid_kind = {
+    .token = "sigmoid",
+    .usage = "sigmoid",
+    .example = "sigmoid",
+    .keras_name = "Activation",
+    .torch_name = "Sigmoid",
+    .draw = MN_DRAW_VECTOR,
+    .parse = mn_parse_no_args,
+    .setup = mn_setup_same_shape,
+    .describe = mn_describe_token,
+    .forward = forward,
+    .backward = backward,
+};
