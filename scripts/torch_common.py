@@ -94,6 +94,8 @@ def build(arch, input_shape):
             layers.append(nn.ReLU())
         elif kind == "sigmoid":
             layers.append(nn.Sigmoid())
+        elif kind == "tanh":
+            layers.append(nn.Tanh())
         elif kind == "dropout":
             layers.append(nn.Dropout(float(arg)))
         else:

@@ -16,6 +16,7 @@
     X(dense)     \
     X(relu)      \
     X(sigmoid)   \
+    X(tanh)      \
     X(dropout)   \
     X(softmax)
 
