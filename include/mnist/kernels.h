@@ -52,6 +52,14 @@ void mn_dropout_backward(float *din, const float *dout, const float *mask, size_
  * number of argmax hits. Backward: dlogits = (probs - onehot(label)) * scale,
  * where scale is normally 1/B (the gradient of the mean loss). */
 double mn_softmax_xent_forward(float *probs, const float *logits, const int *labels, int B, int C, int *correct);
+/* Losses on outputs that are not classes, summed over n elements against
+ * targets t; with d non-NULL, also the gradient times scale (1/B for the
+ * gradient of the mean over a batch of B). Mean squared error:
+ * sum (y - t)^2. Sigmoid binary cross-entropy from logits z (Keras's
+ * from_logits, PyTorch's BCEWithLogitsLoss): targets in [0, 1]. */
+double mn_mse_loss(const float *y, const float *t, size_t n, float *dy, float scale);
+double mn_sigmoid_bce_loss(const float *z, const float *t, size_t n, float *dz, float scale);
+
 /* Softmax alone (inference): the same probabilities as the fused call. */
 void mn_softmax_forward(float *probs, const float *logits, int B, int C);
 void mn_softmax_xent_backward(float *dlogits, const float *probs, const int *labels, int B, int C, float scale);

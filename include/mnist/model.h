@@ -33,7 +33,8 @@ typedef struct {
     int n_layers;
     mn_layer layers[MN_MAX_LAYERS];
     mn_shape input_shape;  /* per-sample input shape, e.g. (1, 28, 28) */
-    int n_classes;         /* outputs of the last layer */
+    mn_shape output_shape; /* the last layer's: (n_classes, 1, 1) for a classifier */
+    int n_classes;         /* outputs of the last layer; 0: not a classifier (see mn_model_run) */
     char arch[MN_ARCH_MAX];/* canonical architecture string */
     char name[32];         /* preset name, or "custom" */
 
@@ -48,7 +49,8 @@ typedef struct {
     float **dact;  /* dact[i]: gradient of the loss w.r.t. act[i]; mn_model_backward leaves it
                       alone below the first layer with parameters (nothing there needs it) */
     float *input;  /* [max_batch x input size] */
-    float *probs;  /* [max_batch x n_classes] */
+    float *dinput; /* [max_batch x input size]: the input's gradient (mn_model_backward_from) */
+    float *probs;  /* [max_batch x n_classes] (x output size when n_classes is 0) */
     int *labels;   /* [max_batch] */
     mn_rng rng;    /* dropout masks */
     mn_safetensors file; /* metadata of the file it was loaded from, if any */
@@ -62,7 +64,8 @@ const char *mn_preset_name(int i);
 
 /* Parses arch for the given input shape, computes all shapes and parameter
  * offsets. Does not allocate buffers. The last layer must produce exactly
- * n_classes outputs. */
+ * n_classes outputs, or, with n_classes 0, anything (an autoencoder's
+ * images, a generator's; output_shape says what). */
 int mn_model_build(mn_model *m, const char *arch, mn_shape input, int n_classes, mn_err *e);
 
 /* Allocates parameters, gradients and activations for batches of up to
@@ -91,6 +94,16 @@ double mn_model_forward(mn_model *m, int B, int training, int *correct);
  * which it returns. No labels, no loss; works on a model allocated either
  * way. See infer.h for the call that takes images. */
 const float *mn_model_infer(mn_model *m, int B);
+
+/* The layers alone on m->input[0..B): the last layer's output (logits for a
+ * classifier), no loss. For models whose loss is not the softmax
+ * cross-entropy (autoencoders, GANs), with mn_model_backward_from. */
+const float *mn_model_run(mn_model *m, int B, int training);
+/* The backward pass from dout, the gradient of the loss with respect to the
+ * output of the last mn_model_run (B x output size): fills m->grads; with
+ * want_dinput, also m->dinput, the gradient with respect to the input (a
+ * GAN's generator learns from its discriminator's). */
+void mn_model_backward_from(mn_model *m, int B, const float *dout, int want_dinput);
 
 /* Backward pass after a training forward: fills m->grads with the gradient
  * of the mean loss over the B samples. */

@@ -114,12 +114,14 @@ int mn_model_build(mn_model *m, const char *arch, mn_shape input, int n_classes,
         shape = m->layers[m->n_layers - 1].out;
     }
     if (m->n_layers == 0) return mn_fail(e, "architecture '%s' has no layers", spec);
-    if (mn_shape_size(shape) != (size_t)n_classes || shape.h != 1 || shape.w != 1)
+    if (n_classes < 0) return mn_fail(e, "class count %d is negative", n_classes);
+    if (n_classes && (mn_shape_size(shape) != (size_t)n_classes || shape.h != 1 || shape.w != 1))
         return mn_fail(e, "architecture '%s' ends with %zu outputs; the data has %d classes (end with dense:%d)", spec,
                        mn_shape_size(shape), n_classes, n_classes);
     if (m->n_params > (size_t)1 << 28) return mn_fail(e, "architecture '%s' has too many parameters (%zu)", spec, m->n_params);
     if (m->n_state > (size_t)1 << 30) return mn_fail(e, "architecture '%s' has too much layer state (%zu bytes)", spec, m->n_state);
     m->input_shape = input;
+    m->output_shape = shape;
     m->n_classes = n_classes;
     /* the canonical string: every layer, including inserted flattens */
     size_t used = 0;
@@ -174,14 +176,15 @@ int mn_model_alloc_for(mn_model *m, int max_batch, int training, mn_err *e)
     m->state = mn_zalloc64(m->n_state ? m->n_state : 1, 1);
     m->act = calloc((size_t)m->n_layers, sizeof(float *));
     m->input = mn_zalloc64(B * in_size, sizeof(float));
-    m->probs = mn_zalloc64(B * (size_t)m->n_classes, sizeof(float));
+    m->probs = mn_zalloc64(B * mn_shape_size(m->output_shape), sizeof(float));
     int ok = m->params && m->state && m->act && m->input && m->probs;
     if (training) {
         /* inference (mn_model_open) needs no gradients and no labels */
         m->grads = mn_zalloc64(m->n_params ? m->n_params : 1, sizeof(float));
         m->dact = calloc((size_t)m->n_layers, sizeof(float *));
         m->labels = calloc(B, sizeof(int));
-        ok = ok && m->grads && m->dact && m->labels;
+        m->dinput = mn_zalloc64(B * in_size, sizeof(float));
+        ok = ok && m->grads && m->dact && m->labels && m->dinput;
     }
     for (int i = 0; ok && i < m->n_layers; i++) {
         mn_layer *l = &m->layers[i];
@@ -195,7 +198,7 @@ int mn_model_alloc_for(mn_model *m, int max_batch, int training, mn_err *e)
              * process (1 thread: 2%) */
             m->act[i] = i ? m->act[i - 1] : m->input;
             if (training) {
-                m->dact[i] = i ? m->dact[i - 1] : mn_zalloc64(n, sizeof(float));
+                m->dact[i] = i ? m->dact[i - 1] : m->dinput;
                 ok = m->dact[i] != NULL;
             }
             continue;
@@ -231,7 +234,7 @@ void mn_model_free(mn_model *m)
     for (int i = 0; i < m->n_layers; i++) {
         /* a view's buffers are its input's (mn_model_alloc) */
         if (m->act && m->act[i] != (i ? m->act[i - 1] : m->input)) mn_free64(m->act[i]);
-        if (m->dact && (i == 0 || m->dact[i] != m->dact[i - 1])) mn_free64(m->dact[i]);
+        if (m->dact && m->dact[i] != (i ? m->dact[i - 1] : m->dinput)) mn_free64(m->dact[i]);
         mn_free64(m->layers[i].aux);
         m->layers[i].aux = NULL;
         m->layers[i].state = NULL;
@@ -242,10 +245,11 @@ void mn_model_free(mn_model *m)
     mn_free64(m->grads);
     mn_free64(m->state);
     mn_free64(m->input);
+    mn_free64(m->dinput);
     mn_free64(m->probs);
     free(m->labels);
     m->act = m->dact = NULL;
-    m->params = m->grads = m->input = m->probs = NULL;
+    m->params = m->grads = m->input = m->dinput = m->probs = NULL;
     m->state = NULL;
     m->labels = NULL;
     mn_st_free(&m->file);
@@ -270,25 +274,27 @@ double mn_model_forward(mn_model *m, int B, int training, int *correct)
     return mn_softmax_xent_forward(m->probs, logits, m->labels, B, m->n_classes, correct);
 }
 
+const float *mn_model_run(mn_model *m, int B, int training) { return run_layers(m, B, training); }
+
 const float *mn_model_infer(mn_model *m, int B)
 {
     mn_softmax_forward(m->probs, run_layers(m, B, 0), B, m->n_classes);
     return m->probs;
 }
 
-/* The backward pass; with o, also the optimizer step of the parameters the
- * layers update themselves (updated[i] of layer i's, leading ones). */
-static void backward(mn_model *m, int B, const mn_optim *o, size_t *updated)
+/* The backward pass from the gradient in m->dact[L - 1]; with o, also the
+ * optimizer step of the parameters the layers update themselves (updated[i]
+ * of layer i's, leading ones); with want_dinput, down to m->dinput. */
+static void backward_layers(mn_model *m, int B, const mn_optim *o, size_t *updated, int want_dinput)
 {
     int L = m->n_layers;
     /* Below the first layer with parameters, no gradient is needed: its input
      * gradient would only flow back into parameter-free layers (mlp's flatten)
      * and be dropped. Skipping it saves dense1's dX GEMM, a third of mlp's
      * and wide's multiply-adds. */
-    int first = L;
+    int first = want_dinput ? -1 : L;
     for (int i = 0; i < L && first == L; i++)
         if (m->layers[i].n_params) first = i;
-    mn_softmax_xent_backward(m->dact[L - 1], m->probs, m->labels, B, m->n_classes, 1.0f / (float)B);
     for (int i = L - 1; i >= 0; i--) {
         mn_layer *l = &m->layers[i];
         updated[i] = 0;
@@ -300,7 +306,7 @@ static void backward(mn_model *m, int B, const mn_optim *o, size_t *updated)
             .out = m->act[last],
             .dout = m->dact[last],
             .params = m->params + l->param_off,
-            .din = i > first ? m->dact[i - 1] : NULL,
+            .din = i > first ? (i ? m->dact[i - 1] : m->dinput) : NULL,
             .dparams = m->grads + l->param_off,
             .dself = m->dact[i],
             .optim = o,
@@ -309,17 +315,32 @@ static void backward(mn_model *m, int B, const mn_optim *o, size_t *updated)
     }
 }
 
+static void loss_gradient(mn_model *m, int B)
+{
+    mn_softmax_xent_backward(m->dact[m->n_layers - 1], m->probs, m->labels, B, m->n_classes, 1.0f / (float)B);
+}
+
 void mn_model_backward(mn_model *m, int B)
 {
     size_t updated[MN_MAX_LAYERS];
-    backward(m, B, NULL, updated);
+    loss_gradient(m, B);
+    backward_layers(m, B, NULL, updated, 0);
+}
+
+void mn_model_backward_from(mn_model *m, int B, const float *dout, int want_dinput)
+{
+    size_t updated[MN_MAX_LAYERS];
+    float *d = m->dact[m->n_layers - 1];
+    if (dout != d) memcpy(d, dout, (size_t)B * mn_shape_size(m->output_shape) * sizeof *d);
+    backward_layers(m, B, NULL, updated, want_dinput);
 }
 
 void mn_model_backward_step(mn_model *m, int B, mn_optim *o)
 {
     size_t updated[MN_MAX_LAYERS];
     mn_optim_begin_step(o);
-    backward(m, B, o, updated);
+    loss_gradient(m, B);
+    backward_layers(m, B, o, updated, 0);
     /* everything the layers did not update themselves */
     size_t done = 0;
     for (int i = 0; i < m->n_layers; i++) {
@@ -497,7 +518,7 @@ int mn_model_load_for(mn_model *m, const char *path, int max_batch, int training
         return mn_fail(e, "%s: not an mnist model file (metadata lacks arch, input_shape or classes)", path);
     }
     if (sscanf(shape, "%d,%d,%d", &in.c, &in.h, &in.w) != 3 || in.c < 1 || in.h < 1 || in.w < 1 ||
-        (double)in.c * in.h * in.w > 1e8 || sscanf(classes, "%d", &nc) != 1 || nc < 2 || nc > 100000) {
+        (double)in.c * in.h * in.w > 1e8 || sscanf(classes, "%d", &nc) != 1 || nc < 0 || nc == 1 || nc > 100000) {
         /* the message quotes the metadata: format it before freeing it */
         int rc = mn_fail(e, "%s: bad input_shape '%s' or classes '%s' in metadata", path, shape, classes);
         mn_st_free(&st);
