@@ -413,7 +413,8 @@ void mn_model_summary(const mn_model *m, FILE *f)
         size_t nt = non_trainable(l);
         fixed += nt;
         thousands(l->n_params + nt, count, sizeof count);
-        fprintf(f, " %-28s%-26s%s\n", label, shape, count);
+        int w = (int)strlen(label) < 28 ? 28 : (int)strlen(label) + 1; /* "convtranspose (Conv2DTranspose)" */
+        fprintf(f, " %-*s%-26s%s\n", w, label, shape, count);
         if (i + 1 < m->n_layers) fprintf(f, "\n");
     }
     char total[32], trainable[32], other[32];
