@@ -17,11 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 
-#include "test.h"
+#include "gradcheck.h"
 #include "mnist/layer.h"
 #include "mnist/model.h"
 #include "mnist/optim.h"
@@ -51,35 +49,8 @@ static void fill_input(mn_model *m, int B, uint64_t seed)
     for (int i = 0; i < B; i++) m->labels[i] = (int)(mn_rng_next(&r) % (uint64_t)m->n_classes);
 }
 
-/* gradcheck's central differences, but an element that disagrees passes if
- * one of its one-sided differences agrees: with ReLUs and max pooling, a
- * step of h may cross a kink on one side (the analytic gradient is then the
- * one of the side without it). */
-typedef double (*gc_fn)(void *ctx);
-
-static void gradcheck_kinks(const char *what, float *x, const float *g, size_t n, gc_fn f, void *ctx, float h)
-{
-    int bad = 0;
-    double f0 = f(ctx);
-    for (size_t i = 0; i < n; i++) {
-        float save = x[i];
-        x[i] = save + h;
-        double fp = f(ctx);
-        x[i] = save - h;
-        double fm = f(ctx);
-        x[i] = save;
-        double ana = g[i], best = 1e300;
-        double nums[3] = {(fp - fm) / (2.0 * (double)h), (fp - f0) / (double)h, (f0 - fm) / (double)h};
-        for (int k = 0; k < 3; k++) {
-            double err = fabs(nums[k] - ana) / fmax(1e-2, fabs(nums[k]) + fabs(ana));
-            if (err < best) best = err;
-        }
-        if (best > 2e-2 && bad++ < 5)
-            fprintf(stderr, "%s[%zu]: analytic %.6g numeric %.6g (rel err %.3g)\n", what, i, ana, nums[0], best);
-    }
-    CHECK_MSG(bad == 0, "%s: %d of %zu gradients off", what, bad, n);
-}
-
+/* Every parameter's gradient (through the kind's input gradient too, since
+ * a conv comes first) against differences of the loss; kinks tolerated. */
 static void check_gradients(const char *arch, int unfused)
 {
     mn_model m;

@@ -48,6 +48,9 @@ int cli_int(const char *cmd, const char *flag, const char *s, long lo, long hi, 
 int cli_float(const char *cmd, const char *flag, const char *s, double lo, double hi, double *out);
 int cli_u64(const char *cmd, const char *flag, const char *s, uint64_t *out);
 
+/* Seconds on a monotonic clock, for "2s/epoch" style reports. */
+double cli_seconds(void);
+
 /* The data directory: --data if given, else $MNIST_DATA, else data/mnist. */
 const char *cli_data_dir(const char *flag_value);
 

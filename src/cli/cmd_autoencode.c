@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "mnist/draw.h"
@@ -44,13 +43,6 @@ static void on_sigint(int sig)
 {
     interrupted = 1;
     signal(sig, SIG_DFL);
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* 8 test digits, then their reconstructions */
@@ -238,7 +230,7 @@ int cmd_autoencode(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     long steps = (train.n + a.batch - 1) / a.batch;
     for (long ep = 1; ep <= a.epochs && !interrupted; ep++) {
-        double t0 = now();
+        double t0 = cli_seconds();
         mn_rng_shuffle(&rng, order, train.n);
         mn_ae_stats st = {0};
         int seen = 0;
@@ -254,7 +246,7 @@ int cmd_autoencode(int argc, char **argv)
         mn_ae_eval(&ae, tx, test.n, &eval_rng, &ts);
         double loss = st.loss / seen, vloss = ts.loss / test.n;
         printf("Epoch %ld/%ld\n%ld/%ld - %.0fs - loss: %.4f - val_loss: %.4f", ep, a.epochs, steps, steps,
-               now() - t0, loss, vloss);
+               cli_seconds() - t0, loss, vloss);
         if (a.variational)
             printf(" - val_reconstruction: %.2f - val_kl: %.2f", ts.recon / test.n, ts.kl / test.n);
         printf("\n");

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "mnist/draw.h"
@@ -41,13 +40,6 @@ static void on_sigint(int sig)
 {
     interrupted = 1;
     signal(sig, SIG_DFL);
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 typedef struct {
@@ -204,7 +196,7 @@ int cmd_gan(int argc, char **argv)
         goto out;
     }
     for (long ep = 1; ep <= a.epochs && !interrupted; ep++) {
-        double t0 = now();
+        double t0 = cli_seconds();
         mn_rng_shuffle(&rng, order, train.n);
         mn_gan_stats st = {0};
         for (long s = 0; s < steps && !interrupted; s++) {
@@ -217,7 +209,7 @@ int cmd_gan(int argc, char **argv)
                df = st.d_fake / st.steps, sp = spread(samples, NS, pix);
         printf("Epoch %ld/%ld\n%ld/%ld - %.0fs - d_loss: %.4f - g_loss: %.4f - D(real): %.3f - D(fake): %.3f - "
                "spread: %.3f\n",
-               ep, a.epochs, steps, steps, now() - t0, dl, gl, dr, df, sp);
+               ep, a.epochs, steps, steps, cli_seconds() - t0, dl, gl, dr, df, sp);
         fflush(stdout);
         if (a.png) {
             const char *names[NS / 10];

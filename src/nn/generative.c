@@ -174,6 +174,13 @@ void mn_ae_encode(mn_ae *a, const float *x, int n, float *z)
     }
 }
 
+/* The decoder on dec.input[0..B): images in [0, 1] into out. */
+static void decode_batch(mn_ae *a, int B, float *out)
+{
+    const float *y = mn_model_run(&a->dec, B, 0);
+    for (size_t i = 0; i < (size_t)B * mn_shape_size(a->dec.output_shape); i++) out[i] = sigmoid(y[i]);
+}
+
 void mn_ae_decode(mn_ae *a, const float *z, int n, float *out)
 {
     size_t pix = mn_shape_size(a->dec.output_shape);
@@ -181,8 +188,7 @@ void mn_ae_decode(mn_ae *a, const float *z, int n, float *out)
     for (int done = 0; done < n;) {
         int B = n - done < a->max_batch ? n - done : a->max_batch;
         memcpy(a->dec.input, z + (size_t)done * L, (size_t)B * L * sizeof(float));
-        const float *y = mn_model_run(&a->dec, B, 0);
-        for (size_t i = 0; i < (size_t)B * pix; i++) out[(size_t)done * pix + i] = sigmoid(y[i]);
+        decode_batch(a, B, out + (size_t)done * pix);
         done += B;
     }
 }
@@ -190,14 +196,11 @@ void mn_ae_decode(mn_ae *a, const float *z, int n, float *out)
 void mn_ae_reconstruct(mn_ae *a, const float *x, int n, float *out)
 {
     size_t pix = mn_shape_size(a->enc.input_shape);
-    int L = a->latent;
     for (int done = 0; done < n;) {
         int B = n - done < a->max_batch ? n - done : a->max_batch;
         memcpy(a->enc.input, x + (size_t)done * pix, (size_t)B * pix * sizeof(float));
         encode(a, B, 0, NULL);
-        (void)L;
-        const float *y = mn_model_run(&a->dec, B, 0);
-        for (size_t i = 0; i < (size_t)B * pix; i++) out[(size_t)done * pix + i] = sigmoid(y[i]);
+        decode_batch(a, B, out + (size_t)done * pix);
         done += B;
     }
 }

@@ -26,15 +26,10 @@ static int parse(mn_layer *l, const char *args, mn_err *e)
     return 0;
 }
 
-/* the shortest %g that reads back as the same float */
 static void describe(const mn_layer *l, char *buf, size_t len)
 {
-    float a = MN_CONF(l, leaky_conf)->alpha;
     char num[32];
-    for (int digits = 6; digits <= 9; digits++) {
-        snprintf(num, sizeof num, "%.*g", digits, (double)a);
-        if ((float)strtod(num, NULL) == a) break;
-    }
+    mn_float_str(num, sizeof num, MN_CONF(l, leaky_conf)->alpha);
     snprintf(buf, len, "leakyrelu:%s", num);
 }
 
