@@ -56,7 +56,7 @@ def build(arch, input_shape):
     'flatten,dense:128,relu,dropout:0.2,dense:10' or
     'conv:32:3,relu,maxpool:2,conv:64:3:s2:p1,...' (see include/mnist/layer.h)."""
     c, h, w = input_shape
-    flat = None  # features once flattened
+    flat = c * h * w if (h, w) == (1, 1) else None  # features once flattened
     layers = []
     for tok in arch.split(","):
         kind, _, arg = tok.partition(":")
