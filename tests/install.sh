@@ -13,9 +13,12 @@ set -u
 MNIST=$1 SRC=$2 WORK=$3 GEN=$4
 # shellcheck source=SCRIPTDIR/tools/lib.sh
 . "$SRC/tests/tools/lib.sh" || exit 1
-for tool in cmake pkg-config cc; do
+for tool in cmake cc; do
   command -v $tool >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
 done
+# without pkg-config (not in the README's apt-get line) its half is left out
+have_pc=1
+command -v pkg-config >/dev/null || { have_pc=0; echo "NOTE: pkg-config is not installed: its checks are left out"; }
 work_dir
 export CMAKE_BUILD_PARALLEL_LEVEL=2 # a shared 2-core machine
 unset CMAKE_PREFIX_PATH PKG_CONFIG_PATH CFLAGS LDFLAGS
@@ -87,6 +90,7 @@ installed() {
   done
   # what a user compiles with: the include directory, nothing of the product's
   local cflags
+  [ $have_pc = 1 ] || return 0
   read -ra cflags <<<"$(PKG_CONFIG_PATH="$p/lib/pkgconfig" pkg-config --cflags mnist)"
   check "$p: pkg-config --cflags is -I<prefix>/include (${cflags[*]})" \
         test ${#cflags[@]} -eq 1 -a "$(cd "${cflags[0]#-I}" 2>/dev/null && pwd -P)" = "$(cd "$p/include" && pwd -P)"
@@ -150,10 +154,12 @@ images=(c3.pgm c7.pgm c9big.pgm paper.pgm tall.pgm wide.pgm square.pgm shown.png
 
 # pkg-config, as a user would: cc -std=c11 ... $(pkg-config --cflags --libs mnist)
 pc() { PKG_CONFIG_PATH="$WORK/static/lib/pkgconfig" pkg-config "$@" mnist; }
-expect 0 cc -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 $(pc --cflags) "$SRC/scripts/classify.c" $(pc --libs) \
-       -o classify-pc
-check "pkg-config: built against libmnist.a" bash -c "! ldd classify-pc | grep -q libmnist"
-agree "$WORK/static" ./classify-pc
+if [ $have_pc = 1 ]; then
+  expect 0 cc -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 $(pc --cflags) "$SRC/scripts/classify.c" $(pc --libs) \
+         -o classify-pc
+  check "pkg-config: built against libmnist.a" bash -c "! ldd classify-pc | grep -q libmnist"
+  agree "$WORK/static" ./classify-pc
+fi
 
 # find_package(mnist) and mnist::mnist
 if consumer use-static "$WORK/static" mnist::mnist; then ok; else bad "find_package build (static)"; cat "$WORK/use-static.txt" >&2; fi
@@ -175,10 +181,12 @@ installed "$WORK/shared"
 check "shared: libmnist.so installed" test -f "$WORK/shared/lib/libmnist.so" -a -f "$WORK/shared/lib/libmnist.a"
 pc() { PKG_CONFIG_PATH="$WORK/shared/lib/pkgconfig" pkg-config "$@" mnist; }
 check "shared: no OpenMP in mnist.pc" bash -c "! grep -q openmp '$WORK/shared/lib/pkgconfig/mnist.pc'"
-expect 0 cc -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 $(pc --cflags) "$SRC/scripts/classify.c" $(pc --libs) \
-       -Wl,-rpath,"$WORK/shared/lib" -o classify-so
-check "pkg-config: linked to libmnist.so" bash -c "ldd classify-so | grep -q '$WORK/shared/lib/libmnist.so'"
-agree "$WORK/shared" ./classify-so
+if [ $have_pc = 1 ]; then
+  expect 0 cc -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 $(pc --cflags) "$SRC/scripts/classify.c" $(pc --libs) \
+         -Wl,-rpath,"$WORK/shared/lib" -o classify-so
+  check "pkg-config: linked to libmnist.so" bash -c "ldd classify-so | grep -q '$WORK/shared/lib/libmnist.so'"
+  agree "$WORK/shared" ./classify-so
+fi
 if consumer use-shared "$WORK/shared" mnist::mnist_shared; then ok; else bad "find_package build (shared)"; cat "$WORK/use-shared.txt" >&2; fi
 check "find_package: linked to libmnist.so" \
       bash -c "ldd '$WORK/use-shared/build/classify' | grep -q '$WORK/shared/lib/libmnist.so'"
