@@ -23,6 +23,7 @@
 #include "mnist/draw.h"
 #include "mnist/error.h"
 #include "mnist/gemm.h"
+#include "mnist/generative.h"
 #include "mnist/gzip.h"
 #include "mnist/idx.h"
 #include "mnist/image.h"
