@@ -56,7 +56,8 @@ PYEOF
 i=0
 for arch in "mlp" "lenet5" "dense:32,sigmoid,dropout:0.3,dense:10" \
             "conv:4:3:same,relu,maxpool:2,conv:6:3x5:s2:p1x2,tanh,avgpool:2:s1,flatten,dense:16,relu,dense:10" \
-            "conv:3:5:glorot,maxpool:3:s2,relu,dense:12,tanh,conv:4:1,dense:10"; do
+            "conv:3:5:glorot,maxpool:3:s2,relu,dense:12,tanh,conv:4:1,dense:10" \
+            "dense:196,leakyrelu:0.2,reshape:4:7:7,upsample:2,convtranspose:3:4:s2:p1,relu,maxpool:4,dense:10"; do
   i=$((i + 1))
   expect 0 "$MNIST" train --arch "$arch" --epochs 1 --data "$WORK/data" --output "m$i.bin" --seed 5
   expect 0 "$MNIST" export "m$i.bin" --onnx "m$i.onnx";  check "$arch: exported" test -s "m$i.onnx"

@@ -152,7 +152,7 @@ typedef struct {
     int n_meta, meta_dup;
     char meta_keys[64][64];
     char input_name[64], output_name[64];
-    long long in_dims[4], out_dims[2];
+    long long in_dims[4], out_dims[4];
     int in_rank, out_rank, batch_is_param;
     /* from the first Conv, Gemm, Reshape seen */
     long long conv_pads[4], conv_kernel[2];
@@ -217,7 +217,7 @@ static void parse_node(parsed *r, const field *n)
         if (f.num == 1) {
             char name[64];
             str_copy(&f, name, sizeof name);
-            if (!defined(r, name)) r->unresolved++;
+            if (name[0] && !defined(r, name)) r->unresolved++; /* "": an omitted optional input */
         }
         if (f.num == 5) parse_attr(r, op, &f);
     }
@@ -257,7 +257,9 @@ static void parse_init(parsed *r, const field *t, const mn_model *m)
     }
     CHECK_MSG(dtype == MN_ONNX_FLOAT, "%s: data_type %d", name, dtype);
     CHECK_MSG(raw.len == 4 * count, "%s: %zu raw bytes for %zu floats", name, raw.len, count);
-    /* "<module>.<suffix>": the layer's tensor of that name, with its shape */
+    /* "<module>.<suffix>": the layer's tensor of that name, with its shape;
+     * other names are constants of a node (Resize's scales) */
+    if (!strchr(name, '.')) return;
     int module, at;
     char suffix[32];
     if (sscanf(name, "%d.%31s%n", &module, suffix, &at) != 2) {
@@ -349,7 +351,7 @@ static void parse_graph(parsed *r, const field *g, const mn_model *m)
         if (f.num == 1) parse_node(r, &f);
         if (f.num == 12) {
             int bp = 0;
-            parse_value_info(&f, r->output_name, sizeof r->output_name, r->out_dims, 2, &r->out_rank, &bp);
+            parse_value_info(&f, r->output_name, sizeof r->output_name, r->out_dims, 4, &r->out_rank, &bp);
             r->batch_is_param += bp;
         }
     }
@@ -502,6 +504,45 @@ static void test_ranks(void)
     mn_model_free(&m);
 }
 
+/* The generative models' kinds, and a model that is no classifier. */
+static void test_generative(void)
+{
+    mn_model m;
+    if (build(&m, "dense:196,leakyrelu:0.2,reshape:4:7:7,upsample:2,convtranspose:3:4:s2:p1,relu,maxpool:4,dense:10"))
+        return;
+    mn_pb b = {0};
+    mn_err e;
+    CHECK(mn_onnx_export(&m, 0, &b, &e) == 0);
+    parsed r;
+    parse_model(&r, &b, &m);
+    static const char *const want[] = {"Flatten", "Gemm", "LeakyRelu", "Reshape", "Resize", "ConvTranspose",
+                                       "Relu",    "MaxPool", "Flatten", "Gemm",  "Softmax"};
+    CHECK(ops_are(&r, want, (int)(sizeof want / sizeof *want)));
+    if (!ops_are(&r, want, (int)(sizeof want / sizeof *want))) print_ops(&r);
+    CHECK(r.n_reshape_shape == 4 && r.reshape_shape[0] == -1 && r.reshape_shape[1] == 4 &&
+          r.reshape_shape[2] == 7 && r.reshape_shape[3] == 7);
+    CHECK(r.unresolved == 0);
+    CHECK(r.weights_match == 6); /* 2 denses, the convtranspose */
+    mn_pb_free(&b);
+    mn_model_free(&m);
+
+    /* n_classes 0: the output is the last layer's, N x 1 x 28 x 28, no Softmax */
+    if (mn_model_build(&m, "dense:16,relu,dense:784,sigmoid,reshape:1:28:28", (mn_shape){1, 28, 28}, 0, &e) ||
+        mn_model_alloc_for(&m, 2, 0, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        CHECK(0);
+        return;
+    }
+    mn_model_init(&m, 3);
+    CHECK(mn_onnx_export(&m, 0, &b, &e) == 0);
+    parse_model(&r, &b, &m);
+    CHECK(r.n_ops >= 1 && !strcmp(r.ops[r.n_ops - 1], "Identity"));
+    CHECK(!strcmp(r.output_name, "output") && r.out_rank == 4 && r.out_dims[0] == -1 && r.out_dims[1] == 1 &&
+          r.out_dims[2] == 28 && r.out_dims[3] == 28);
+    mn_pb_free(&b);
+    mn_model_free(&m);
+}
+
 /* A kind without a hook: the export fails, naming the layer. */
 static void test_no_hook(void)
 {
@@ -520,7 +561,7 @@ static void test_no_hook(void)
     mn_model_free(&m);
     /* the kinds this exporter was written with all have one */
     static const char *const kinds[] = {"conv", "maxpool", "avgpool", "flatten", "dense", "relu", "sigmoid", "tanh",
-                                        "dropout"};
+                                        "dropout", "leakyrelu", "reshape", "upsample", "convtranspose"};
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
         const mn_layer_kind *kk = mn_layer_kind_find(kinds[i], strlen(kinds[i]));
         CHECK_MSG(kk && kk->onnx, "%s has no onnx hook", kinds[i]);
@@ -532,6 +573,7 @@ int main(void)
     test_writer();
     test_every_kind();
     test_ranks();
+    test_generative();
     test_no_hook();
     return test_summary("test_onnx");
 }

@@ -6,7 +6,8 @@
  * whose input "input" is N x C x H x W floats in [0, 1] (the model's input
  * shape, N a dynamic batch dimension named "N") and whose output is
  * "probabilities" (a Softmax node after the last layer) or, with logits,
- * "logits", N x classes. Weights are initializers named as PyTorch's
+ * "logits", N x classes (a model that is no classifier, n_classes 0:
+ * "output", the last layer's output as it is). Weights are initializers named as PyTorch's
  * nn.Sequential names them ("0.weight"), their floats in raw_data. The
  * model file's metadata (arch, recipe, test accuracy, ...) goes into
  * metadata_props.
@@ -54,8 +55,12 @@ typedef struct {
 #define MN_ATTR_F(nm, v) ((mn_onnx_attr){.name = (nm), .type = MN_ATTR_FLOAT, .f = (v)})
 #define MN_ATTR_S(nm, v) ((mn_onnx_attr){.name = (nm), .type = MN_ATTR_STRING, .s = (v)})
 
-/* A new tensor name into out: "<layer module>_<hint>" ("3_relu"), made
- * unique within the graph. Hooks name every tensor they create with it. */
+/* Names fit in this many bytes (hooks' name buffers are at least this). */
+#define MN_ONNX_NAME_LEN 64
+
+/* A new tensor name into out (len >= MN_ONNX_NAME_LEN): "<layer
+ * module>_<hint>" ("3_relu"), made unique within the graph. Hooks name
+ * every tensor they create with it. */
 void mn_onnx_name(mn_onnx *g, const mn_layer *l, const char *hint, char *out, size_t len);
 
 /* A node of the default domain: op_type op, inputs in[0..n_in) (an empty

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #define MAX_NAMES 4096
-#define NAME_LEN 64
+#define NAME_LEN MN_ONNX_NAME_LEN
 
 struct mn_onnx {
     mn_pb nodes; /* GraphProto.node fields */
@@ -46,18 +46,21 @@ static void name_take(mn_onnx *g, const char *s)
     if (g->n_names < MAX_NAMES) snprintf(g->names[g->n_names++], NAME_LEN, "%s", s);
 }
 
+/* base (its first 40 characters) or base_2, base_3, ...: always fits NAME_LEN */
 static void unique_name(mn_onnx *g, const char *base, char *out, size_t len)
 {
-    snprintf(out, len, "%s", base);
-    for (int k = 2; name_used(g, out); k++) snprintf(out, len, "%s_%d", base, k);
-    name_take(g, out);
+    char t[NAME_LEN];
+    snprintf(t, sizeof t, "%.40s", base);
+    for (int k = 2; name_used(g, t); k++) snprintf(t, sizeof t, "%.40s_%d", base, k);
+    name_take(g, t);
+    snprintf(out, len, "%s", t);
 }
 
 void mn_onnx_name(mn_onnx *g, const mn_layer *l, const char *hint, char *out, size_t len)
 {
     char base[NAME_LEN];
     snprintf(base, sizeof base, "%d_%s", l->module, hint);
-    unique_name(g, base, out, len < NAME_LEN ? len : NAME_LEN);
+    unique_name(g, base, out, len);
 }
 
 /* ---- nodes and initializers ------------------------------------------------ */
@@ -156,7 +159,7 @@ int mn_onnx_init_param(mn_onnx *g, const mn_layer *l, const char *suffix, const 
 {
     char base[NAME_LEN];
     snprintf(base, sizeof base, "%d.%s", l->module, suffix);
-    unique_name(g, base, name, len < NAME_LEN ? len : NAME_LEN);
+    unique_name(g, base, name, len);
     return mn_onnx_init_f32(g, name, data, ndim, dims, e);
 }
 
@@ -238,7 +241,9 @@ static int build_graph(const mn_model *m, int logits, mn_onnx *g, mn_pb *graph, 
 {
     char cur[NAME_LEN] = "input", next[NAME_LEN];
     name_take(g, "input");
-    name_take(g, logits ? "logits" : "probabilities");
+    name_take(g, "logits");
+    name_take(g, "probabilities");
+    name_take(g, "output");
     g->rank = 4;
     for (int i = 0; i < m->n_layers; i++) {
         const mn_layer *l = &m->layers[i];
@@ -255,17 +260,33 @@ static int build_graph(const mn_model *m, int logits, mn_onnx *g, mn_pb *graph, 
         if (!next[0]) return mn_fail(e, "layer %d (%s): its onnx hook named no output", i + 1, d);
         memcpy(cur, next, sizeof cur);
     }
-    /* the output: N x classes */
-    mn_layer last = {0};
-    last.module = m->n_layers ? m->layers[m->n_layers - 1].module + 1 : 0;
-    last.in = (mn_shape){m->n_classes, 1, 1};
-    if (mn_onnx_as_2d(g, &last, cur, next, sizeof next, e)) return -1;
-    const char *in = next, *out = logits ? "logits" : "probabilities";
-    if (logits) {
+    const char *in = cur, *out;
+    int64_t out_dims[4] = {-1, 0, 0, 0};
+    int out_rank = 2;
+    if (!m->n_classes) {
+        /* not a classifier (an autoencoder, a generator): the last layer's
+         * output as it is */
+        out = "output";
+        mn_shape s = m->output_shape;
+        if (g->rank == 4)
+            out_rank = 4, out_dims[1] = s.c, out_dims[2] = s.h, out_dims[3] = s.w;
+        else
+            out_dims[1] = (int64_t)mn_shape_size(s);
         if (mn_onnx_node(g, "Identity", &in, 1, &out, 1, NULL, 0, e)) return -1;
     } else {
-        mn_onnx_attr axis = MN_ATTR_I("axis", 1);
-        if (mn_onnx_node(g, "Softmax", &in, 1, &out, 1, &axis, 1, e)) return -1;
+        /* N x classes */
+        mn_layer last = {0};
+        last.module = m->n_layers ? m->layers[m->n_layers - 1].module + 1 : 0;
+        last.in = (mn_shape){m->n_classes, 1, 1};
+        if (mn_onnx_as_2d(g, &last, cur, next, sizeof next, e)) return -1;
+        in = next, out = logits ? "logits" : "probabilities";
+        out_dims[1] = m->n_classes;
+        if (logits) {
+            if (mn_onnx_node(g, "Identity", &in, 1, &out, 1, NULL, 0, e)) return -1;
+        } else {
+            mn_onnx_attr axis = MN_ATTR_I("axis", 1);
+            if (mn_onnx_node(g, "Softmax", &in, 1, &out, 1, &axis, 1, e)) return -1;
+        }
     }
 
     mn_pb_raw(graph, g->nodes.data, g->nodes.len);
@@ -273,9 +294,9 @@ static int build_graph(const mn_model *m, int logits, mn_onnx *g, mn_pb *graph, 
     mn_pb_string(graph, 2, m->name[0] ? m->name : "mnist");
     mn_pb_raw(graph, g->inits.data, g->inits.len);
     if (g->inits.failed) graph->failed = 1;
-    int64_t in_dims[4] = {-1, m->input_shape.c, m->input_shape.h, m->input_shape.w}, out_dims[2] = {-1, m->n_classes};
+    int64_t in_dims[4] = {-1, m->input_shape.c, m->input_shape.h, m->input_shape.w};
     value_info(graph, 11, "input", 4, in_dims);
-    value_info(graph, 12, out, 2, out_dims);
+    value_info(graph, 12, out, out_rank, out_dims);
     return mn_pb_check(graph, e);
 }
 
@@ -303,7 +324,7 @@ int mn_onnx_export(const mn_model *m, int logits, mn_pb *out, mn_err *e)
          * keys are unique, as the checker wants */
         meta_prop(out, "arch", m->arch);
         meta_prop(out, "preset", m->name);
-        meta_prop(out, "output", logits ? "logits" : "probabilities");
+        meta_prop(out, "output", !m->n_classes ? "output" : logits ? "logits" : "probabilities");
         const mn_safetensors *f = &m->file;
         for (int k = 0; k < f->n_meta; k++) {
             const char *key = f->meta_keys[k];
