@@ -81,6 +81,33 @@ for arch in "mlp" "lenet5" "dense:32,sigmoid,dropout:0.3,dense:10" \
   fi
 done
 
+# a file of two networks: --part
+expect 0 "$MNIST" autoencode --arch vae --epochs 1 --data "$WORK/data" --output vae.bin
+expect 1 "$MNIST" export vae.bin --onnx vae.onnx
+check "two networks without --part: one line" one_line_err
+check "two networks without --part: says --part" grep -q -- "--part" err.txt
+expect 1 "$MNIST" export vae.bin --part bogus --onnx vae.onnx
+check "bad --part: one line" one_line_err
+for p in encoder decoder; do
+  expect 0 "$MNIST" export vae.bin --part $p --onnx "vae.$p.onnx"
+  check "vae $p: exported" test -s "vae.$p.onnx"
+done
+if [ "$have_onnx" = 1 ]; then
+  if "$PY" - vae.encoder.onnx vae.decoder.onnx >chk.txt 2>&1 <<'PYEOF'
+import sys, onnx
+dims = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+enc, dec = (onnx.load(f) for f in sys.argv[1:])
+for m in (enc, dec):
+    onnx.checker.check_model(m, full_check=True)
+    assert m.graph.output[0].name == "output", m.graph.output
+assert dims(enc.graph.input[0]) == ["N", 1, 28, 28], dims(enc.graph.input[0])
+assert dims(dec.graph.input[0])[0] == "N" and len(dims(dec.graph.input[0])) == 2, dims(dec.graph.input[0])
+assert dims(dec.graph.output[0]) == ["N", 1, 28, 28], dims(dec.graph.output[0])
+assert "ConvTranspose" in [n.op_type for n in dec.graph.node]
+PYEOF
+  then ok; else bad "vae encoder/decoder: onnx checker"; cat chk.txt >&2; fi
+fi
+
 # the ONNX Runtime check fails when the probabilities differ
 if [ "$have_ort" = 1 ]; then
   expect 0 "$MNIST" train --arch mlp --epochs 1 --data "$WORK/data" --output other.bin --seed 6

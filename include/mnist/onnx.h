@@ -4,7 +4,8 @@
  * The file is a ModelProto written with our own protobuf writer
  * (protobuf.h): IR version 8, the default domain at opset 13, one graph
  * whose input "input" is N x C x H x W floats in [0, 1] (the model's input
- * shape, N a dynamic batch dimension named "N") and whose output is
+ * shape, N a dynamic batch dimension named "N"; N x C when the input is
+ * a vector, C x 1 x 1, as a generator's noise) and whose output is
  * "probabilities" (a Softmax node after the last layer) or, with logits,
  * "logits", N x classes (a model that is no classifier, n_classes 0:
  * "output", the last layer's output as it is). Weights are initializers named as PyTorch's

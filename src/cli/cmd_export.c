@@ -10,7 +10,7 @@
 #include "mnist/onnx.h"
 
 static const char help[] =
-    "Usage: mnist export MODEL --onnx FILE [--logits]\n"
+    "Usage: mnist export MODEL --onnx FILE [--logits] [--part NAME]\n"
     "\n"
     "Writes a saved model as an ONNX file (IR version 8, opset 13), for ONNX Runtime,\n"
     "onnx.checker, Netron and the like. FILE '-' writes to standard output.\n"
@@ -21,11 +21,16 @@ static const char help[] =
     "metadata_props. Dropout adds no node.\n"
     "\n"
     "  --onnx FILE   the ONNX file to write (atomically: a reader never sees half of it)\n"
-    "  --logits      output \"logits\" (the last layer's outputs) instead of probabilities\n";
+    "  --logits      output \"logits\" (the last layer's outputs) instead of probabilities\n"
+    "  --part NAME   one network of a file that holds two: generator or discriminator\n"
+    "                (mnist gan), encoder or decoder (mnist autoencode). A part that is\n"
+    "                no classifier outputs \"output\", its last layer's values as they are\n"
+    "                (a decoder's and a discriminator's are logits: apply a sigmoid); a\n"
+    "                generator's or decoder's input is N x (its input size)\n";
 
 int cmd_export(int argc, char **argv)
 {
-    const char *model_path = NULL, *onnx = NULL, *v;
+    const char *model_path = NULL, *onnx = NULL, *part = NULL, *v;
     int logits = 0;
     for (int i = 1; i < argc; i++) {
         int r;
@@ -39,6 +44,10 @@ int cmd_export(int argc, char **argv)
             if (r < 0) return EXIT_USAGE;
             if (!*v) return cli_usage_error("export", "--onnx needs a file name (or - for standard output)");
             onnx = v;
+        } else if ((r = cli_opt("export", argc, argv, &i, "--part", &v))) {
+            if (r < 0) return EXIT_USAGE;
+            if (!*v) return cli_usage_error("export", "--part needs a name, e.g. --part generator");
+            part = v;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cli_usage_error("export", "unknown option '%s'", argv[i]);
         } else if (model_path) {
@@ -55,7 +64,14 @@ int cmd_export(int argc, char **argv)
 
     mn_err e;
     mn_model m;
-    if (mn_model_open(&m, model_path, 1, &e)) return cli_fail(&e);
+    if (part ? mn_model_load_part(&m, model_path, part, 1, 0, &e) : mn_model_open(&m, model_path, 1, &e)) {
+        if (!part && strstr(e.msg, "metadata lacks")) {
+            mn_err inner = e;
+            mn_fail(&e, "%s; a file of two networks needs --part (generator, discriminator, encoder, decoder)",
+                    inner.msg);
+        }
+        return cli_fail(&e);
+    }
     mn_pb pb = {0};
     int rc = 1;
     if (mn_onnx_export(&m, logits, &pb, &e)) {
@@ -76,7 +92,8 @@ int cmd_export(int argc, char **argv)
             cli_fail(&e);
             goto out;
         }
-        printf("saved %s (%zu bytes, %s)\n", onnx, pb.len, logits ? "logits" : "probabilities");
+        printf("saved %s (%zu bytes, %s)\n", onnx, pb.len,
+               !m.n_classes ? "output" : logits ? "logits" : "probabilities");
     }
     rc = 0;
 out:

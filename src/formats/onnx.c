@@ -239,12 +239,15 @@ static void meta_prop(mn_pb *b, const char *key, const char *val)
 
 static int build_graph(const mn_model *m, int logits, mn_onnx *g, mn_pb *graph, mn_err *e)
 {
+    int flat_input;
     char cur[NAME_LEN] = "input", next[NAME_LEN];
     name_take(g, "input");
     name_take(g, "logits");
     name_take(g, "probabilities");
     name_take(g, "output");
-    g->rank = 4;
+    /* images N x C x H x W; vectors (a generator's noise) N x C */
+    flat_input = m->input_shape.h == 1 && m->input_shape.w == 1;
+    g->rank = flat_input ? 2 : 4;
     for (int i = 0; i < m->n_layers; i++) {
         const mn_layer *l = &m->layers[i];
         char d[64];
@@ -295,7 +298,7 @@ static int build_graph(const mn_model *m, int logits, mn_onnx *g, mn_pb *graph, 
     mn_pb_raw(graph, g->inits.data, g->inits.len);
     if (g->inits.failed) graph->failed = 1;
     int64_t in_dims[4] = {-1, m->input_shape.c, m->input_shape.h, m->input_shape.w};
-    value_info(graph, 11, "input", 4, in_dims);
+    value_info(graph, 11, "input", flat_input ? 2 : 4, in_dims);
     value_info(graph, 12, out, out_rank, out_dims);
     return mn_pb_check(graph, e);
 }
