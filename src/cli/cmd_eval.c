@@ -1,11 +1,13 @@
 /* cmd_eval.c - `mnist eval`: test loss, accuracy, confusion matrix. */
 #define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+#include "mnist/atomic.h"
 #include "mnist/draw.h"
 #include "mnist/gemm.h"
 #include "mnist/idx.h"
@@ -25,7 +27,10 @@ static const char help[] =
     "  --json           print the results as one JSON object\n"
     "  --errors FILE    write the misclassified images to a PNG, most confident mistakes first:\n"
     "                   3x tiles captioned TRUE>PREDICTED and the confidence, 20 a row\n"
-    "  --errors-max N   at most N tiles in that PNG (default: 400)\n";
+    "  --errors-max N   at most N tiles in that PNG (default: 400)\n"
+    "  --probs FILE     write every test image's class probabilities to FILE: float32\n"
+    "                   little-endian, images x classes, in test-set order (for comparing\n"
+    "                   with another runtime, e.g. scripts/onnx_check.sh)\n";
 
 static double seconds(void)
 {
@@ -124,6 +129,30 @@ static int write_errors(mn_model *m, const mn_dataset *ds, const char *path, int
     return rc;
 }
 
+/* ---- --probs: the raw probabilities ------------------------------------ */
+
+static int write_probs(mn_model *m, const mn_dataset *ds, const char *path, mn_err *e)
+{
+    char *tmp;
+    FILE *f = mn_atomic_open(path, &tmp, e);
+    if (!f) return -1;
+    int C = m->n_classes, correct, ok = 1;
+    for (int done = 0; done < ds->n && ok; done += m->max_batch) {
+        int B = ds->n - done < m->max_batch ? ds->n - done : m->max_batch;
+        mn_dataset_batch(ds, NULL, done, B, m->input, m->labels);
+        mn_model_forward(m, B, 0, &correct);
+        for (size_t i = 0; i < (size_t)B * (size_t)C && ok; i++) {
+            uint32_t u;
+            unsigned char b[4];
+            memcpy(&u, &m->probs[i], 4);
+            b[0] = (unsigned char)u, b[1] = (unsigned char)(u >> 8), b[2] = (unsigned char)(u >> 16),
+            b[3] = (unsigned char)(u >> 24);
+            ok = fwrite(b, 1, 4, f) == 4;
+        }
+    }
+    return mn_atomic_commit(f, path, tmp, ok, e);
+}
+
 static void print_json(const char *path, int C, const int *cm, int n, double loss, double acc)
 {
     printf("{\"model\": \"");
@@ -149,7 +178,7 @@ static void print_json(const char *path, int C, const int *cm, int n, double los
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *model_path = NULL, *data = NULL, *errors = NULL, *v;
+    const char *model_path = NULL, *data = NULL, *errors = NULL, *probs = NULL, *v;
     long batch = 32, threads = 0, errors_max = 400;
     int json = 0;
     for (int i = 1; i < argc; i++) {
@@ -172,6 +201,9 @@ int cmd_eval(int argc, char **argv)
         } else if ((r = cli_opt("eval", argc, argv, &i, "--errors", &v))) {
             if (r < 0) return EXIT_USAGE;
             errors = v;
+        } else if ((r = cli_opt("eval", argc, argv, &i, "--probs", &v))) {
+            if (r < 0) return EXIT_USAGE;
+            probs = v;
         } else if ((r = cli_opt("eval", argc, argv, &i, "--threads", &v))) {
             if (r < 0 || cli_int("eval", "--threads", v, 1, 1024, &threads)) return EXIT_USAGE;
         } else if (argv[i][0] == '-' && argv[i][1]) {
@@ -218,6 +250,13 @@ int cmd_eval(int argc, char **argv)
             goto out;
         }
         if (!json) printf("\nsaved %s: %d of %d misclassified images\n", errors, n_drawn, n_err);
+    }
+    if (probs) {
+        if (write_probs(&m, &test, probs, &e)) {
+            cli_fail(&e);
+            goto out;
+        }
+        if (!json) printf("\nsaved %s: %d x %d probabilities (float32)\n", probs, test.n, m.n_classes);
     }
     rc = 0;
 out:

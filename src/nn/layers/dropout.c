@@ -7,6 +7,7 @@
 
 #include "mnist/kernels.h"
 #include "mnist/layer.h"
+#include "mnist/onnx.h"
 #include "layer_common.h"
 
 /* A bijective 32-bit mix in which every input bit flips each output bit
@@ -102,6 +103,14 @@ static size_t backward(mn_layer *l, const mn_backward_args *a)
     return 0;
 }
 
+/* ONNX: nothing at inference, so no node (as PyTorch's export in eval mode). */
+static int onnx(const mn_layer *l, const float *p, mn_onnx *g, const char *in, char *out, size_t len, mn_err *e)
+{
+    (void)l, (void)p, (void)g, (void)e;
+    snprintf(out, len, "%s", in);
+    return 0;
+}
+
 const mn_layer_kind mn_dropout_kind = {
     .token = "dropout",
     .usage = "dropout:R",
@@ -115,4 +124,5 @@ const mn_layer_kind mn_dropout_kind = {
     .aux_size = aux,
     .forward = forward,
     .backward = backward,
+    .onnx = onnx,
 };

@@ -47,5 +47,7 @@ MN_CONF_FITS(mn_pool_conf);
 int mn_pool_parse(mn_layer *l, const char *args, mn_err *e);
 int mn_pool_setup(mn_layer *l, mn_err *e);
 void mn_pool_describe(const mn_layer *l, char *buf, size_t len);
+/* The pooling kinds' onnx hook: op ("MaxPool", "AveragePool") on the window. */
+int mn_pool_onnx(const mn_layer *l, const char *op, mn_onnx *g, const char *in, char *out, size_t len, mn_err *e);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "mnist/layer.h"
+#include "mnist/onnx.h"
 #include "layer_common.h"
 
 typedef struct {
@@ -51,6 +52,16 @@ static size_t backward(mn_layer *l, const mn_backward_args *a)
     return 0;
 }
 
+/* ONNX: LeakyRelu with its alpha. */
+static int onnx(const mn_layer *l, const float *p, mn_onnx *g, const char *in, char *out, size_t len, mn_err *e)
+{
+    (void)p;
+    mn_onnx_name(g, l, "leakyrelu", out, len);
+    const char *o = out;
+    mn_onnx_attr a = MN_ATTR_F("alpha", MN_CONF(l, leaky_conf)->alpha);
+    return mn_onnx_node(g, "LeakyRelu", &in, 1, &o, 1, &a, 1, e);
+}
+
 const mn_layer_kind mn_leakyrelu_kind = {
     .token = "leakyrelu",
     .usage = "leakyrelu[:A]",
@@ -63,4 +74,5 @@ const mn_layer_kind mn_leakyrelu_kind = {
     .describe = describe,
     .forward = forward,
     .backward = backward,
+    .onnx = onnx,
 };

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "mnist/layer.h"
+#include "mnist/onnx.h"
 #include "layer_common.h"
 
 typedef struct {
@@ -46,6 +47,22 @@ static void describe(const mn_layer *l, char *buf, size_t len)
     snprintf(buf, len, "reshape:%d:%d:%d", to.c, to.h, to.w);
 }
 
+/* ONNX: Reshape to N x C x H x W (shape [-1, C, H, W]). */
+static int onnx(const mn_layer *l, const float *p, mn_onnx *g, const char *in, char *out, size_t len, mn_err *e)
+{
+    (void)p;
+    mn_shape to = MN_CONF(l, reshape_conf)->to;
+    char shape[64];
+    int64_t s[4] = {-1, to.c, to.h, to.w}, four = 4;
+    mn_onnx_name(g, l, "shape", shape, sizeof shape);
+    if (mn_onnx_init_i64(g, shape, s, 1, &four, e)) return -1;
+    mn_onnx_name(g, l, "reshape", out, len);
+    const char *ins[2] = {in, shape}, *o = out;
+    if (mn_onnx_node(g, "Reshape", ins, 2, &o, 1, NULL, 0, e)) return -1;
+    mn_onnx_set_rank(g, 4);
+    return 0;
+}
+
 const mn_layer_kind mn_reshape_kind = {
     .token = "reshape",
     .usage = "reshape:C:H:W",
@@ -57,4 +74,5 @@ const mn_layer_kind mn_reshape_kind = {
     .parse = parse,
     .setup = setup,
     .describe = describe,
+    .onnx = onnx,
 };

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "mnist/layer.h"
+#include "mnist/onnx.h"
 #include "layer_common.h"
 
 typedef struct {
@@ -68,6 +69,24 @@ static size_t backward(mn_layer *l, const mn_backward_args *a)
     return 0;
 }
 
+/* ONNX: Resize by scales [1, 1, S, S], nearest with asymmetric coordinates
+ * and floor rounding: output (y, x) = input (floor(y / S), floor(x / S)). */
+static int onnx(const mn_layer *l, const float *p, mn_onnx *g, const char *in, char *out, size_t len, mn_err *e)
+{
+    (void)p;
+    float s = (float)MN_CONF(l, upsample_conf)->s, scales[4] = {1.0f, 1.0f, s, s};
+    char x[64], sc[64];
+    int64_t four = 4;
+    if (mn_onnx_as_4d(g, l, in, x, sizeof x, e)) return -1;
+    mn_onnx_name(g, l, "scales", sc, sizeof sc);
+    if (mn_onnx_init_f32(g, sc, scales, 1, &four, e)) return -1;
+    mn_onnx_name(g, l, "upsample", out, len);
+    const char *ins[3] = {x, "", sc}, *o = out;
+    mn_onnx_attr a[3] = {MN_ATTR_S("mode", "nearest"), MN_ATTR_S("coordinate_transformation_mode", "asymmetric"),
+                         MN_ATTR_S("nearest_mode", "floor")};
+    return mn_onnx_node(g, "Resize", ins, 3, &o, 1, a, 3, e);
+}
+
 const mn_layer_kind mn_upsample_kind = {
     .token = "upsample",
     .usage = "upsample:S",
@@ -80,4 +99,5 @@ const mn_layer_kind mn_upsample_kind = {
     .describe = describe,
     .forward = forward,
     .backward = backward,
+    .onnx = onnx,
 };
