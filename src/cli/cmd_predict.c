@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "mnist/idx.h"
+#include "mnist/dataset.h"
 #include "mnist/image.h"
 #include "mnist/model.h"
 
@@ -23,7 +23,7 @@ static const char help[] =
     "  --top K         how many classes to print (default: 3)\n"
     "  --index N       predict test-set image N (<data>/t10k-*) and print its label;\n"
     "                  may be repeated, and mixed with image files\n"
-    "  --data DIR      data directory for --index (default: $MNIST_DATA, else data/mnist)\n"
+    "  --data SOURCE   the data for --index (as for train; default: $MNIST_DATA, else data/mnist)\n"
     "\n"
     "An image that cannot be read is reported (one line naming it) and skipped; the exit\n"
     "code is then 1.\n";
@@ -56,7 +56,7 @@ static void show(const uint8_t *x)
 }
 
 /* Runs the model on one 28x28 grey image and prints "<label>: c (p%) ...". */
-static void predict_one(mn_model *m, const uint8_t *px, const char *label, int top, int truth)
+static void predict_one(mn_model *m, const uint8_t *px, const char *label, int top, int truth, char **names)
 {
     mn_image_to_float(px, MN_MNIST_PIXELS, m->input);
     m->labels[0] = 0;
@@ -75,15 +75,18 @@ static void predict_one(mn_model *m, const uint8_t *px, const char *label, int t
         order[best] = t;
     }
     printf("%s:", label);
-    for (int i = 0; i < top; i++) printf("%s%d (%.1f%%)", i ? "  " : " ", order[i], 100.0 * p[order[i]]);
-    if (truth >= 0) printf("  (label %d)", truth);
+    char buf[48];
+    for (int i = 0; i < top; i++)
+        printf("%s%s (%.1f%%)", i ? "  " : " ", mn_class_name(names, C, order[i], buf, sizeof buf),
+               100.0 * p[order[i]]);
+    if (truth >= 0) printf("  (label %s)", mn_class_name(names, C, truth, buf, sizeof buf));
     printf("\n");
 }
 
 int cmd_predict(int argc, char **argv)
 {
     const char *model_path = NULL, *data = NULL, *v;
-    int raw = 0, want_show = 0, n_items = 0, n_index = 0, rc = 0;
+    int raw = 0, want_show = 0, transpose = 0, n_items = 0, n_index = 0, rc = 0;
     long top = 3;
     item *items = calloc((size_t)argc, sizeof *items);
     if (!items) {
@@ -99,6 +102,8 @@ int cmd_predict(int argc, char **argv)
         }
         if (!strcmp(argv[i], "--raw")) {
             raw = 1;
+        } else if (!strcmp(argv[i], "--transpose")) {
+            transpose = 1;
         } else if (!strcmp(argv[i], "--show")) {
             want_show = 1;
         } else if ((r = cli_opt("predict", argc, argv, &i, "--top", &v))) {
@@ -137,6 +142,8 @@ int cmd_predict(int argc, char **argv)
         return cli_fail(&e);
     }
     mn_dataset test = {0};
+    char **names = NULL;
+    int names_borrowed = 0;
     if (m.input_shape.c != 1 || m.input_shape.h != MN_MNIST_SIDE || m.input_shape.w != MN_MNIST_SIDE ||
         m.n_classes > 1024) {
         fprintf(stderr, "mnist: %s: model expects %dx%dx%d inputs; predict makes 1x%dx%d images\n", model_path,
@@ -145,19 +152,24 @@ int cmd_predict(int argc, char **argv)
         goto out;
     }
     if (top > m.n_classes) top = m.n_classes;
+    cli_names_of_model(mn_model_meta(&m, "class_names"), m.n_classes, &names);
     if (n_index) {
-        const char *dir = cli_data_dir(data);
-        if (mn_dataset_load(dir, "t10k", &test, &e)) {
+        const char *dir = cli_data_source(data, stdout);
+        mn_data_opts dopt = {.transpose = transpose};
+        if (mn_data_load_opts(dir, MN_SPLIT_TEST, &dopt, &test, &e)) {
             rc = cli_fail(&e);
             goto out;
         }
-        if (test.rows != MN_MNIST_SIDE || test.cols != MN_MNIST_SIDE || test.n_classes != m.n_classes) {
+        if (test.n_classes < m.n_classes && !test.class_names) test.n_classes = m.n_classes;
+        if (test.c != 1 || test.h != MN_MNIST_SIDE || test.w != MN_MNIST_SIDE || test.n_classes != m.n_classes ||
+            test.type != MN_PIX_U8) {
             fprintf(stderr, "mnist: %s: model expects %dx%d images and %d classes; %s has %dx%d and %d\n",
-                    model_path, m.input_shape.h, m.input_shape.w, m.n_classes, dir, test.rows, test.cols,
+                    model_path, m.input_shape.h, m.input_shape.w, m.n_classes, test.path, test.h, test.w,
                     test.n_classes);
             rc = 1;
             goto out;
         }
+        if (!names && test.class_names) names = test.class_names, names_borrowed = 1;
         for (int k = 0; k < n_items; k++) {
             if (!items[k].path && items[k].index >= test.n) {
                 rc = cli_usage_error("predict", "--index %ld is out of range: %s has %d test images (0 to %d)",
@@ -188,14 +200,15 @@ int cmd_predict(int argc, char **argv)
             }
         } else {
             long s = items[k].index;
-            memcpy(x, test.images + (size_t)s * MN_MNIST_PIXELS, MN_MNIST_PIXELS);
+            memcpy(x, mn_dataset_image_u8(&test, (int)s), MN_MNIST_PIXELS);
             truth = test.labels[s];
             snprintf(label, sizeof label, "t10k[%ld]", s);
         }
         if (want_show) show(x);
-        predict_one(&m, x, name, (int)top, truth);
+        predict_one(&m, x, name, (int)top, truth, names);
     }
 out:
+    if (!names_borrowed) cli_names_free(names, m.n_classes);
     mn_dataset_free(&test);
     mn_model_free(&m);
     free(items);
