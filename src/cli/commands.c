@@ -8,6 +8,7 @@ const cli_command cli_commands[] = {
     {"summary", cmd_summary, "print a model's layers and parameter counts (mnist summary --arch mlp)"},
     {"show", cmd_show, "draw data set images in the terminal or to a PNG (mnist show 0 1 2)"},
     {"predict", cmd_predict, "classify your own digit images (mnist predict model.bin digit.png)"},
+    {"convert", cmd_convert, "convert a data set between IDX, npz and CSV (mnist convert data/mnist mnist.npz)"},
     {"bench", cmd_bench, "SGEMM GFLOP/s and seconds per training epoch (mnist bench)"},
     {0, 0, 0},
 };
