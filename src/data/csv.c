@@ -153,11 +153,28 @@ int mn_csv_read(const char *path, int unlabelled_ok, mn_dataset *ds, int *has_la
                             col == label_col ? "label" : "pixel", c >= 0x20 && c < 0x7f ? c : '?');
                 goto out;
             }
-            long v = 0;
-            do {
-                if (v < 100000) v = v * 10 + (c - '0');
-                c = GET(r);
-            } while (IS_DIGIT(c));
+            long v = c - '0';
+            if (r->end - r->p >= 4) {
+                /* fast path, the bytes at hand: up to 3 more digits then the terminator */
+                const uint8_t *q = r->p;
+                unsigned d = (unsigned)q[0] - '0';
+                if (d < 10) {
+                    v = v * 10 + (long)d, q++;
+                    if ((d = (unsigned)q[0] - '0') < 10) {
+                        v = v * 10 + (long)d, q++;
+                        if ((d = (unsigned)q[0] - '0') < 10) v = v * 10 + (long)d, q++;
+                    }
+                }
+                c = *q++;
+                r->p = q;
+                while (IS_DIGIT(c)) {
+                    if (v < 100000) v = v * 10 + (c - '0');
+                    c = GET(r);
+                }
+            } else {
+                for (c = GET(r); IS_DIGIT(c); c = GET(r))
+                    if (v < 100000) v = v * 10 + (c - '0');
+            }
             if (c != ',' && c != '\n' && c != '\r' && c != -1) {
                 mn_fail(e, "%s: line %ld, column %ld: %s is not an integer (found '%c')", path, line, col + 1,
                         col == label_col ? "label" : "pixel", c >= 0x20 && c < 0x7f ? c : '?');
