@@ -244,8 +244,6 @@ int cmd_eval(int argc, char **argv)
         cli_fail(&e);
         goto out;
     }
-    /* a test sample that lacks the last classes is still the model's data */
-    if (test.n_classes < m.n_classes && !test.class_names) test.n_classes = m.n_classes;
     if (test.c != m.input_shape.c || test.h != m.input_shape.h || test.w != m.input_shape.w ||
         test.n_classes != m.n_classes) {
         fprintf(stderr, "mnist: %s: model expects %dx%d images and %d classes; %s has %dx%d and %d\n", model_path,

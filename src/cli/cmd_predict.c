@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "mnist/atomic.h"
+#include "mnist/csv.h"
 #include "mnist/dataset.h"
 #include "mnist/image.h"
 #include "mnist/model.h"
@@ -23,6 +25,11 @@ static const char help[] =
     "  --top K         how many classes to print (default: 3)\n"
     "  --index N       predict test-set image N (<data>/t10k-*) and print its label;\n"
     "                  may be repeated, and mixed with image files\n"
+    "  --csv FILE      classify every row of a CSV of images (as Kaggle's test.csv: pixel\n"
+    "                  columns, a label column if any is ignored) and write a submission:\n"
+    "                  ImageId,Label with 1-based ids\n"
+    "  --submission F  where that goes (default: -, standard output); written atomically\n"
+    "  --transpose     transpose the images of --index/--csv data (EMNIST's layout)\n"
     "  --data SOURCE   the data for --index (as for train; default: $MNIST_DATA, else data/mnist)\n"
     "\n"
     "An image that cannot be read is reported (one line naming it) and skipped; the exit\n"
@@ -83,9 +90,53 @@ static void predict_one(mn_model *m, const uint8_t *px, const char *label, int t
     printf("\n");
 }
 
+/* --csv: every row of csv through the model, "ImageId,Label" to out. */
+static int write_submission(mn_model *m, const char *model_path, const char *csv, const char *out, int transpose)
+{
+    mn_err e;
+    mn_dataset ds;
+    if (mn_csv_read(csv, 1, &ds, NULL, &e)) return cli_fail(&e);
+    if (transpose) mn_data_transpose(&ds);
+    if (ds.c != m->input_shape.c || ds.h != m->input_shape.h || ds.w != m->input_shape.w) {
+        fprintf(stderr, "mnist: %s: images are %dx%d, the model %s expects %dx%d\n", csv, ds.h, ds.w, model_path,
+                m->input_shape.h, m->input_shape.w);
+        mn_dataset_free(&ds);
+        return 1;
+    }
+    FILE *f = stdout;
+    char *tmp = NULL;
+    int to_stdout = !strcmp(out, "-");
+    if (!to_stdout && !(f = mn_atomic_open(out, &tmp, &e))) {
+        mn_dataset_free(&ds);
+        return cli_fail(&e);
+    }
+    int ok = fputs("ImageId,Label\n", f) >= 0, C = m->n_classes;
+    for (int done = 0; done < ds.n && ok; done += m->max_batch) {
+        int B = ds.n - done < m->max_batch ? ds.n - done : m->max_batch;
+        mn_dataset_batch(&ds, NULL, done, B, m->input, NULL);
+        const float *p = mn_model_infer(m, B);
+        for (int i = 0; i < B && ok; i++) {
+            int best = 0;
+            for (int c = 1; c < C; c++)
+                if (p[(size_t)i * C + c] > p[(size_t)i * C + best]) best = c;
+            ok = fprintf(f, "%d,%d\n", done + i + 1, best) > 0;
+        }
+    }
+    int rc = 0;
+    if (to_stdout) {
+        if (fflush(stdout) != 0 || !ok) rc = 1, fprintf(stderr, "mnist: standard output: write error\n");
+    } else if (mn_atomic_commit(f, out, tmp, ok, &e)) {
+        rc = cli_fail(&e);
+    } else {
+        fprintf(stderr, "wrote %s: %d predictions\n", out, ds.n);
+    }
+    mn_dataset_free(&ds);
+    return rc;
+}
+
 int cmd_predict(int argc, char **argv)
 {
-    const char *model_path = NULL, *data = NULL, *v;
+    const char *model_path = NULL, *data = NULL, *csv = NULL, *submission = NULL, *v;
     int raw = 0, want_show = 0, transpose = 0, n_items = 0, n_index = 0, rc = 0;
     long top = 3;
     item *items = calloc((size_t)argc, sizeof *items);
@@ -114,6 +165,12 @@ int cmd_predict(int argc, char **argv)
             items[n_items].path = NULL;
             items[n_items++].index = idx;
             n_index++;
+        } else if ((r = cli_opt("predict", argc, argv, &i, "--csv", &v))) {
+            if (r < 0) goto usage;
+            csv = v;
+        } else if ((r = cli_opt("predict", argc, argv, &i, "--submission", &v))) {
+            if (r < 0) goto usage;
+            submission = v;
         } else if ((r = cli_opt("predict", argc, argv, &i, "--data", &v))) {
             if (r < 0) goto usage;
             data = v;
@@ -129,6 +186,23 @@ int cmd_predict(int argc, char **argv)
     if (!model_path) {
         cli_usage_error("predict", "which model? e.g. mnist predict model.bin digit.png");
         goto usage;
+    }
+    if (submission && !csv) {
+        cli_usage_error("predict", "--submission writes the predictions of --csv FILE");
+        goto usage;
+    }
+    if (csv && n_items) {
+        cli_usage_error("predict", "--csv predicts a whole file; give images or --index without it");
+        goto usage;
+    }
+    if (csv) {
+        mn_err e;
+        mn_model m;
+        free(items);
+        if (mn_model_load(&m, model_path, 256, &e)) return cli_fail(&e);
+        int rc2 = write_submission(&m, model_path, csv, submission ? submission : "-", transpose);
+        mn_model_free(&m);
+        return rc2;
     }
     if (!n_items) {
         cli_usage_error("predict", "which images? e.g. mnist predict %s digit.png (or --index N)", model_path);
@@ -160,7 +234,6 @@ int cmd_predict(int argc, char **argv)
             rc = cli_fail(&e);
             goto out;
         }
-        if (test.n_classes < m.n_classes && !test.class_names) test.n_classes = m.n_classes;
         if (test.c != 1 || test.h != MN_MNIST_SIDE || test.w != MN_MNIST_SIDE || test.n_classes != m.n_classes ||
             test.type != MN_PIX_U8) {
             fprintf(stderr, "mnist: %s: model expects %dx%d images and %d classes; %s has %dx%d and %d\n",
