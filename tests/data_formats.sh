@@ -33,6 +33,14 @@ expect 0 "$MNIST" convert d.npz back
 check "npz->idx round trip" cmp -s idx/train-images-idx3-ubyte back/train-images-idx3-ubyte
 check "labels round trip" cmp -s idx/t10k-labels-idx1-ubyte back/t10k-labels-idx1-ubyte
 
+# ---- no --data, no data/mnist: ~/.keras/datasets/mnist.npz, said on the first line ----
+mkdir -p home/.keras/datasets && cp d.npz home/.keras/datasets/mnist.npz
+expect 0 env HOME="$WORK/home" "$MNIST" eval m_idx.bin
+check "keras fallback named first" grep -q "^using $WORK/home/.keras/datasets/mnist.npz" <(head -1 out.txt)
+check "keras fallback same figures" grep -q "$(sed 's/.*test accuracy: //' acc_idx.txt)" out.txt
+expect 0 env HOME="$WORK/home" "$MNIST" eval m_idx.bin --json
+check "json stays json" grep -q '^{"model"' out.txt
+
 # ---- Kaggle: unlabelled test.csv, submission ----
 mkdir kg && cp k_train.csv kg/train.csv
 cut -d, -f2- k_test.csv >kg/test.csv   # no label column, as Kaggle's
