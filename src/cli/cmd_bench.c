@@ -74,7 +74,7 @@ static const char help[] =
     "\n"
     "  --threads N         threads for the N-thread column and for training (default: all cores,\n"
     "                      or OMP_NUM_THREADS; training then picks 1..N by timing, as mnist train)\n"
-    "  --data DIR          data directory (default: $MNIST_DATA, else data/mnist); training is\n"
+    "  --data SOURCE       the data, as for train (default: $MNIST_DATA, else data/mnist); training is\n"
     "                      skipped with a note when the data is not there\n"
     "  --gemm-only         skip training\n"
     "  --models LIST       comma-separated, from mlp, wide, cnn (default: mlp,wide,cnn)\n"

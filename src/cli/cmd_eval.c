@@ -23,6 +23,7 @@ static const char help[] =
     "  --batch-size N   samples per forward pass (default: 32)\n"
     "  --threads N      threads (default: all cores, or OMP_NUM_THREADS)\n"
     "  --json           print the results as one JSON object\n"
+    "  --transpose      transpose the images (EMNIST's layout; automatic for EMNIST's names)\n"
     "  --errors FILE    write the misclassified images to a PNG, most confident mistakes first:\n"
     "                   3x tiles captioned TRUE>PREDICTED and the confidence, 20 a row\n"
     "  --errors-max N   at most N tiles in that PNG (default: 400)\n";

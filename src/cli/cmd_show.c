@@ -23,6 +23,7 @@ static const char help[] =
     "  --data SOURCE  the data (as for train; default: $MNIST_DATA, else data/mnist)\n"
     "  --set S        test (default; <data>/t10k-*) or train (<data>/train-*)\n"
     "  --ascii        ASCII art even on a colour terminal\n"
+    "  --transpose    transpose the images (EMNIST's layout; automatic for EMNIST's names)\n"
     "  --color        half blocks even when not on a terminal\n"
     "  --png FILE     write the images side by side (4x, labelled, 10 a row) to a PNG instead\n";
 
