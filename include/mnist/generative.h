@@ -32,7 +32,7 @@
 #ifndef MNIST_GENERATIVE_H
 #define MNIST_GENERATIVE_H
 
-#include "mnist/idx.h"
+#include "mnist/dataset.h"
 #include "mnist/model.h"
 #include "mnist/optim.h"
 #include "mnist/rng.h"

@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "mnist/draw.h"
 #include "mnist/generative.h"
-#include "mnist/idx.h"
+#include "mnist/dataset.h"
 
 static const char help[] =
     "Usage: mnist autoencode [options]\n"
@@ -189,13 +189,13 @@ int cmd_autoencode(int argc, char **argv)
     if (archs(&a, 784, enc, dec, sizeof enc)) return EXIT_USAGE; /* the form, before reading data */
     mn_err e;
     mn_dataset train = {0}, test = {0};
-    const char *dir = cli_data_dir(a.data);
-    if (mn_dataset_load(dir, "train", &train, &e) || mn_dataset_load(dir, "t10k", &test, &e)) {
+    const char *dir = cli_data_source(a.data, stdout);
+    if (mn_data_load(dir, MN_SPLIT_TRAIN, &train, &e) < 0 || mn_data_load(dir, MN_SPLIT_TEST, &test, &e)) {
         mn_dataset_free(&train);
         return cli_fail(&e);
     }
-    mn_shape img = {1, train.rows, train.cols};
-    int pix = train.rows * train.cols, rc = 1;
+    mn_shape img = {train.c, train.h, train.w};
+    int pix = train.c * train.h * train.w, rc = 1;
     archs(&a, pix, enc, dec, sizeof enc);
     mn_ae ae;
     mn_optim oe = {0}, od = {0};

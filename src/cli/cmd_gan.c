@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "mnist/draw.h"
 #include "mnist/generative.h"
-#include "mnist/idx.h"
+#include "mnist/dataset.h"
 
 static const char help[] =
     "Usage: mnist gan [options]\n"
@@ -146,9 +146,14 @@ int cmd_gan(int argc, char **argv)
     }
     mn_err e;
     mn_dataset train = {0};
-    const char *dir = cli_data_dir(a.data);
-    if (mn_dataset_load(dir, "train", &train, &e)) return cli_fail(&e);
-    int rows = train.rows, cols = train.cols, K = a.conditional ? train.n_classes : 0, rc = 1;
+    const char *dir = cli_data_source(a.data, stdout);
+    if (mn_data_load(dir, MN_SPLIT_TRAIN, &train, &e) < 0) return cli_fail(&e);
+    if (train.c != 1) {
+        fprintf(stderr, "mnist: %s: gan draws one-channel images; these have %d channels\n", dir, train.c);
+        mn_dataset_free(&train);
+        return 1;
+    }
+    int rows = train.h, cols = train.w, K = a.conditional ? train.n_classes : 0, rc = 1;
     size_t pix = (size_t)rows * cols;
     char g[MN_ARCH_MAX], d[MN_ARCH_MAX];
     mn_shape img;

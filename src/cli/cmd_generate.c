@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "mnist/draw.h"
 #include "mnist/generative.h"
-#include "mnist/idx.h"
+#include "mnist/dataset.h"
 #include "mnist/infer.h"
 #include "mnist/safetensors.h"
 
@@ -69,7 +69,7 @@ static int vae_targets(const char *model, const char *data, const float *z, int 
 {
     mn_dataset test = {0};
     mn_model enc;
-    if (mn_dataset_load(cli_data_dir(data), "t10k", &test, e)) return -1;
+    if (mn_data_load(cli_data_source(data, NULL), MN_SPLIT_TEST, &test, e)) return -1;
     if (mn_model_load_part(&enc, model, MN_AE_ENCODER, 100, 0, e)) {
         mn_dataset_free(&test);
         return -1;
@@ -77,7 +77,7 @@ static int vae_targets(const char *model, const char *data, const float *z, int 
     int rc = -1, K = test.n_classes;
     double *centre = calloc((size_t)K * L, sizeof *centre);
     int *count = calloc((size_t)K, sizeof *count), lab[100];
-    if (!centre || !count || mn_shape_size(enc.input_shape) != (size_t)test.rows * test.cols) {
+    if (!centre || !count || mn_shape_size(enc.input_shape) != (size_t)test.h * test.w) {
         mn_fail(e, "%s: the encoder does not take the test images", model);
         goto done;
     }
