@@ -24,7 +24,8 @@ static const char help[] =
     "  --set S        test (default; <data>/t10k-*) or train (<data>/train-*)\n"
     "  --ascii        ASCII art even on a colour terminal\n"
     "  --color        half blocks even when not on a terminal\n"
-    "  --png FILE     write the images side by side (4x, labelled, 10 a row) to a PNG instead\n";
+    "  --png FILE     write the images side by side (4x, labelled, 10 a row) to a PNG instead\n"
+    "                 (\"-\": to standard output)\n";
 
 #define PNG_SCALE 4
 #define PNG_PER_ROW 10
@@ -197,7 +198,7 @@ int cmd_show(int argc, char **argv)
             mn_dataset_free(&ds);
             goto out;
         }
-        printf("saved %s\n", png);
+        if (strcmp(png, "-") != 0) printf("saved %s\n", png); /* "-": the PNG alone on stdout */
     } else {
         const char *nc = getenv("NO_COLOR");
         int use_color = color || (!ascii && !(nc && *nc) && isatty(fileno(stdout)));
