@@ -9,5 +9,6 @@ const cli_command cli_commands[] = {
     {"show", cmd_show, "draw data set images in the terminal or to a PNG (mnist show 0 1 2)"},
     {"predict", cmd_predict, "classify your own digit images (mnist predict model.bin digit.png)"},
     {"bench", cmd_bench, "SGEMM GFLOP/s and seconds per training epoch (mnist bench)"},
+    {"serve", cmd_serve, "serve a model over HTTP: TF Serving and KServe APIs, a drawing page (mnist serve model.bin)"},
     {0, 0, 0},
 };
