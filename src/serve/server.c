@@ -523,7 +523,12 @@ static void *worker_main(void *arg)
     for (;;) {
         int stop = atomic_load(&stopping);
         int64_t now = now_ms();
-        if (stop && !stop_at) stop_at = now;
+        if (stop && !stop_at) {
+            /* what clients sent before the signal is in flight: read it */
+            stop_at = now;
+            for (int i = 0; i < w->n_conns; i++)
+                if (!w->conns[i]->out.n && read_conn(w, w->conns[i])) w->conns[i]->close_after = 1;
+        }
         /* requests already buffered (pipelined, or read last round) */
         int ready = 0;
         for (int i = 0; i < w->n_conns; i++) {
