@@ -41,7 +41,7 @@ const char *const serve_page_parts[] = {
     "let drawing=false,last=null,busy=false,again=false,dirty=false;\n"
     "function clear(){g.fillStyle='#fff';g.fillRect(0,0,pad.width,pad.height);dirty=false;show(null);}\n"
     "function pos(e){const r=pad.getBoundingClientRect();return[(e.clientX-r.left)*pad.width/r.width,(e.clientY-r.top)*pad.height/r.height];}\n"
-    "function line(a,b){g.strokeStyle='#000';g.lineWidth=18;g.lineCap='round';g.lineJoin='round';g.beginPath();g.moveTo(a[0],a[1]);g.lineTo(b[0],b[1]);g.stroke();}\n",
+    "function line(a,b){g.strokeStyle='#000';g.lineWidth=24;g.lineCap='round';g.lineJoin='round';g.beginPath();g.moveTo(a[0],a[1]);g.lineTo(b[0],b[1]);g.stroke();}\n",
     "pad.addEventListener('pointerdown',e=>{drawing=true;pad.setPointerCapture(e.pointerId);last=pos(e);line(last,last);dirty=true;send();});\n"
     "pad.addEventListener('pointermove',e=>{if(!drawing)return;const p=pos(e);line(last,p);last=p;dirty=true;send();});\n"
     "function up(){if(drawing){drawing=false;send();}}\n"
