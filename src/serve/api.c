@@ -54,10 +54,9 @@ void sb_float(sbuf *b, float v)
         sb_put(b, "0", 1);
         return;
     }
-    for (int prec = 6; prec <= 9; prec++) {
-        snprintf(t, sizeof t, "%.*g", prec, (double)v);
-        if (prec == 9 || strtof(t, NULL) == v) break;
-    }
+    /* 6 digits when they are exact (short answers), else 9 (always exact) */
+    snprintf(t, sizeof t, "%.6g", (double)v);
+    if (strtof(t, NULL) != v) snprintf(t, sizeof t, "%.9g", (double)v);
     sb_str(b, t);
 }
 

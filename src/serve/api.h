@@ -20,7 +20,7 @@ void sb_printf(sbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-void sb_float(sbuf *b, float v); /* shortest "%.*g" that reads back as v */
+void sb_float(sbuf *b, float v); /* "%.6g" if that reads back as v, else "%.9g" (exact) */
 void sb_json_str(sbuf *b, const char *s); /* a quoted, escaped JSON string */
 
 /* What a request may hold. */

@@ -239,8 +239,14 @@ static void handle(worker *w, conn *c, const http_request *r, double t0)
             return;
         }
         json_doc d;
-        /* a value is at least one byte (and a separator): nodes <= body size */
-        int max_nodes = blen < (size_t)1 << 26 ? (int)blen + 1 : 1 << 26;
+        /* at most as many values as the largest request we take has (max
+         * instances of the input shape, nested, or a 1024x1024 drawing), and
+         * never more than one per byte of the body */
+        size_t P0 = mn_shape_size(w->model.input_shape);
+        size_t cap_nodes = (size_t)w->lim.max_instances * (P0 + (size_t)w->lim.H * w->lim.C + 16) + 64;
+        if (cap_nodes < (size_t)API_DRAW_MAX * API_DRAW_MAX + 64) cap_nodes = (size_t)API_DRAW_MAX * API_DRAW_MAX + 64;
+        if (cap_nodes > blen + 1) cap_nodes = blen + 1;
+        int max_nodes = cap_nodes < (size_t)1 << 30 ? (int)cap_nodes : 1 << 30;
         if (json_parse(&d, body, blen, max_nodes)) {
             char msg[160];
             snprintf(msg, sizeof msg, "invalid JSON: %s", d.error);
@@ -516,7 +522,6 @@ static void add_conn(worker *w, int fd)
 static void *worker_main(void *arg)
 {
     worker *w = arg;
-    mn_set_threads(1); /* the pool is the parallelism; no OpenMP team per worker */
     struct pollfd *pf = NULL;
     int pf_cap = 0, wake_open = 1;
     int64_t stop_at = 0;
@@ -637,6 +642,7 @@ static int listen_on(const serve_opts *o, int *port_out, mn_err *e)
 int serve_run(const serve_opts *o, mn_err *e)
 {
     int nw = o->threads;
+    mn_set_threads(1); /* the pool is the parallelism: no OpenMP team inside a worker's forward pass */
     worker *ws = calloc((size_t)nw, sizeof *ws);
     if (!ws) return mn_fail(e, "out of memory");
     int rc = -1, opened = 0, started = 0, lfd = -1;
