@@ -138,6 +138,25 @@ int main(void)
     api_v2_response(&b, p, 1, 4);
     CHECK(json_parse(&d, b.p, b.n, 100) == 0 && json_get(&d, 0, "outputs") >= 0);
     json_free(&d);
+    /* every probability written reads back as the same float */
+    unsigned seed = 1;
+    int exact = 1;
+    for (int i = 0; i < 200000 && exact; i++) {
+        seed = seed * 1103515245u + 12345u;
+        float v = (float)((double)(seed >> 8) / (double)(1u << 24));
+        if (i % 4 == 0) v = v * v * v * v; /* small ones too */
+        b.n = 0;
+        sb_float(&b, v);
+        exact = strtof(b.p, NULL) == v;
+        if (!exact) fprintf(stderr, "%.9g written as %s\n", (double)v, b.p);
+    }
+    CHECK(exact);
+    b.n = 0;
+    sb_float(&b, 0.5f);
+    CHECK(!strcmp(b.p, "0.5"));
+    b.n = 0;
+    sb_float(&b, 1.0f);
+    CHECK(!strcmp(b.p, "1"));
     free(b.p);
     return test_summary("test_json");
 }

@@ -54,9 +54,30 @@ void sb_float(sbuf *b, float v)
         sb_put(b, "0", 1);
         return;
     }
-    /* 6 digits when they are exact (short answers), else 9 (always exact) */
-    snprintf(t, sizeof t, "%.6g", (double)v);
-    if (strtof(t, NULL) != v) snprintf(t, sizeof t, "%.9g", (double)v);
+    if (v >= 1e-4f && v < 1.0f) {
+        /* a probability: 9 significant digits (enough for any float to read
+         * back exactly) by integer arithmetic, as printf is the slowest part
+         * of an answer; trailing zeros dropped */
+        double d = v;
+        int e = 0;
+        while (d < 0.1) d *= 10, e++;
+        double scaled = d * 1e9;
+        uint64_t q = (uint64_t)(scaled + 0.5);
+        if (q >= 100000000 && q < 1000000000) {
+            char *o = t;
+            *o++ = '0', *o++ = '.';
+            for (int i = 0; i < e; i++) *o++ = '0';
+            char dg[9];
+            for (int i = 8; i >= 0; i--) dg[i] = (char)('0' + q % 10), q /= 10;
+            int last = 8;
+            while (last > 0 && dg[last] == '0') last--;
+            memcpy(o, dg, (size_t)last + 1);
+            o[last + 1] = 0;
+            sb_str(b, t);
+            return;
+        }
+    }
+    snprintf(t, sizeof t, "%.9g", (double)v);
     sb_str(b, t);
 }
 

@@ -20,7 +20,7 @@ void sb_printf(sbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-void sb_float(sbuf *b, float v); /* "%.6g" if that reads back as v, else "%.9g" (exact) */
+void sb_float(sbuf *b, float v); /* 9 significant digits: reads back as v exactly */
 void sb_json_str(sbuf *b, const char *s); /* a quoted, escaped JSON string */
 
 /* What a request may hold. */
