@@ -7,7 +7,7 @@
 #   -r RUNS     stop a target after this many inputs; with -t, at whichever
 #               comes first (`-t 1800 -r 10000000` is the issue's campaign)
 #   -1          a plain run that stops at the first crash (default: go on)
-#   TARGET      idx, gzip, modelfile, arch, image (default: all that are built)
+#   TARGET      idx, gzip, modelfile, arch, image, http, json (default: all that are built)
 #
 # Environment: BUILD_DIR (default build-fuzz, relative to the source tree),
 # CC (default clang), NICE (default 10: runs under `nice -n 10`).
@@ -42,7 +42,7 @@ cmake --build "$build" -j2 >"$build/fuzz-build.log" 2>&1 ||
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  for t in idx gzip modelfile arch image npz csv; do [ -x "$build/fuzz_$t" ] && targets+=("$t"); done
+  for t in idx gzip modelfile arch image npz csv http json; do [ -x "$build/fuzz_$t" ] && targets+=("$t"); done
 fi
 
 # inputs longer than these say nothing new about the format

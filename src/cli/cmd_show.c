@@ -25,7 +25,8 @@ static const char help[] =
     "  --ascii        ASCII art even on a colour terminal\n"
     "  --transpose    transpose the images (EMNIST's layout; automatic for EMNIST's names)\n"
     "  --color        half blocks even when not on a terminal\n"
-    "  --png FILE     write the images side by side (4x, labelled, 10 a row) to a PNG instead\n";
+    "  --png FILE     write the images side by side (4x, labelled, 10 a row) to a PNG instead\n"
+    "                 (\"-\": to standard output)\n";
 
 #define PNG_SCALE 4
 #define PNG_PER_ROW 10
@@ -206,7 +207,7 @@ int cmd_show(int argc, char **argv)
             mn_dataset_free(&ds);
             goto out;
         }
-        printf("saved %s\n", png);
+        if (strcmp(png, "-") != 0) printf("saved %s\n", png); /* "-": the PNG alone on stdout */
     } else {
         const char *nc = getenv("NO_COLOR");
         int use_color = color || (!ascii && !(nc && *nc) && isatty(fileno(stdout)));

@@ -11,6 +11,7 @@ const cli_command cli_commands[] = {
     {"export", cmd_export, "write a saved model as an ONNX file (mnist export model.bin --onnx model.onnx)"},
     {"convert", cmd_convert, "convert a data set between IDX, npz and CSV (mnist convert data/mnist mnist.npz)"},
     {"bench", cmd_bench, "SGEMM GFLOP/s and seconds per training epoch (mnist bench)"},
+    {"serve", cmd_serve, "serve a model over HTTP: TF Serving and KServe APIs, a drawing page (mnist serve model.bin)"},
     {"gan", cmd_gan, "train a GAN that draws digits (mnist gan --conditional --png samples.png)"},
     {"generate", cmd_generate, "draw new digits with a saved GAN or VAE (mnist generate gan.bin --png d.png)"},
     {"autoencode", cmd_autoencode, "train an autoencoder or a VAE that redraws digits (mnist autoencode --variational)"},

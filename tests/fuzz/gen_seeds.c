@@ -2,7 +2,7 @@
  *
  *   gen_seeds OUTDIR
  *
- * creates OUTDIR/{idx,gzip,modelfile,arch,image,npz,csv}/ (the directories must not need
+ * creates OUTDIR/{idx,gzip,modelfile,arch,image,npz,csv,http,json}/ (the directories must not need
  * creating above OUTDIR; they are made with the library's writers' paths, so
  * CMake creates them first) and fills them with small valid inputs and a few
  * near misses: IDX arrays of every rank, raw and gzipped; gzip members with
@@ -618,10 +618,44 @@ static void gen_csv(void)
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) put_file("csv", f[i].name, f[i].text, strlen(f[i].text));
 }
 
+/* ---- mnist serve: HTTP request heads and JSON bodies ------------------ */
+
+static void gen_serve(void)
+{
+    static const char *http[] = {
+        "GET /v1/models/mnist HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        "POST /v1/models/mnist:predict HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+        "Content-Length: 12\r\nConnection: keep-alive\r\n\r\n{\"inputs\":1}",
+        "POST /v2/models/mnist/infer HTTP/1.1\nHost: a\nExpect: 100-continue\nContent-Length: 5\n\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "GET /../../etc/passwd HTTP/1.0\r\nConnection: close\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n",
+        "\r\nHEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n",
+    };
+    char name[32];
+    for (size_t i = 0; i < sizeof http / sizeof *http; i++) {
+        snprintf(name, sizeof name, "req%zu.http", i);
+        put_file("http", name, http[i], strlen(http[i]));
+    }
+    static const char *json[] = {
+        "{\"instances\": [[0, 0.5, 1, 0.25]]}",
+        "{\"instances\": [[[0, 1], [0.5, 0]], [[1, 1], [1, 0]]]}",
+        "{\"inputs\": {\"x\": [[[0], [0], [1], [1]]]}}",
+        "{\"inputs\": [{\"name\": \"i\", \"shape\": [1, 4], \"datatype\": \"UINT8\", \"data\": [0, 255, 7, 0]}]}",
+        "{\"inputs\": [{\"name\": \"i\", \"shape\": [1, 2, 2], \"datatype\": \"FP32\", \"data\": [[0.5, 0], [0, 1e-3]]}]}",
+        "{\"width\": 3, \"height\": 2, \"data\": [0, 255, 128, 0, 0, 255]}",
+        "[true, false, null, \"a\\u00e9\\n\", -0.0, 1.5E+3, {}]",
+    };
+    for (size_t i = 0; i < sizeof json / sizeof *json; i++) {
+        snprintf(name, sizeof name, "body%zu.json", i);
+        put_file("json", name, json[i], strlen(json[i]));
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: gen_seeds OUTDIR (with idx, gzip, modelfile, arch and image subdirectories)\n");
+        fprintf(stderr, "usage: gen_seeds OUTDIR (with idx, gzip, modelfile, arch, image, npz, csv, http and json subdirectories)\n");
         return 2;
     }
     outdir = argv[1];
@@ -632,5 +666,6 @@ int main(int argc, char **argv)
     gen_images();
     gen_npz();
     gen_csv();
+    gen_serve();
     return failures ? 1 : 0;
 }
