@@ -276,7 +276,9 @@ static void parse_init(parsed *r, const field *t, const mn_model *m)
             int same_shape = td[k].ndim == nd;
             for (int d = 0; d < nd && same_shape; d++) same_shape = td[k].shape[d] == dims[d];
             CHECK_MSG(same_shape, "%s: shape", name);
-            const float *want = m->params + l->param_off + td[k].offset;
+            /* trainable: in the parameters; else (running statistics) in the state */
+            const float *want = td[k].trainable ? m->params + l->param_off + td[k].offset
+                                                : (const float *)(const void *)((const char *)l->state + td[k].offset);
             int same = raw.len == 4 * count;
             for (size_t j = 0; j < count && same; j++) {
                 uint32_t u = (uint32_t)raw.p[4 * j] | (uint32_t)raw.p[4 * j + 1] << 8 |
@@ -543,6 +545,50 @@ static void test_generative(void)
     mn_model_free(&m);
 }
 
+/* Every registered kind with a hook, in the contract test's small model
+ * (its example fits a 2 x 6 x 6 input): the export works, names resolve,
+ * the weights are the model's, the output is the Softmax's. */
+static void test_registry_kinds(void)
+{
+    int tried = 0;
+    for (int i = 0; i < mn_n_layer_kinds; i++) {
+        const mn_layer_kind *k = mn_layer_kinds[i];
+        if (!k->example || !k->onnx) continue;
+        char arch[256];
+        snprintf(arch, sizeof arch, "conv:2:1,%s,dense:3", k->example);
+        mn_model m;
+        mn_err e;
+        if (mn_model_build(&m, arch, (mn_shape){2, 6, 6}, 3, &e) || mn_model_alloc_for(&m, 2, 0, &e)) {
+            CHECK_MSG(0, "%s: %s", arch, e.msg);
+            continue;
+        }
+        mn_model_init(&m, 9);
+        mn_pb b = {0};
+        int rc = mn_onnx_export(&m, 0, &b, &e);
+        CHECK_MSG(rc == 0, "%s: %s", arch, e.msg);
+        if (!rc) {
+            parsed r;
+            parse_model(&r, &b, &m);
+            CHECK_MSG(r.n_ops >= 3 && !strcmp(r.ops[0], "Conv") && !strcmp(r.ops[r.n_ops - 1], "Softmax"), "%s", arch);
+            CHECK_MSG(r.unresolved == 0, "%s: %d node inputs undefined", arch, r.unresolved);
+            CHECK_MSG(r.in_rank == 4 && r.in_dims[1] == 2 && r.in_dims[2] == 6 && r.in_dims[3] == 6, "%s", arch);
+            CHECK_MSG(r.out_rank == 2 && r.out_dims[1] == 3, "%s", arch);
+            /* every F32 tensor is an initializer of its PyTorch name */
+            int n_tensors = 0;
+            for (int l = 0; l < m.n_layers; l++) {
+                mn_tensor_desc td[8];
+                int nt = m.layers[l].kind->tensors ? m.layers[l].kind->tensors(&m.layers[l], td) : 0;
+                for (int t = 0; t < nt; t++) n_tensors += td[t].dtype == MN_ST_F32;
+            }
+            CHECK_MSG(r.weights_match == n_tensors, "%s: %d of %d tensors", arch, r.weights_match, n_tensors);
+        }
+        mn_pb_free(&b);
+        mn_model_free(&m);
+        tried++;
+    }
+    CHECK(tried >= 13);
+}
+
 /* A kind without a hook: the export fails, naming the layer. */
 static void test_no_hook(void)
 {
@@ -574,6 +620,7 @@ int main(void)
     test_every_kind();
     test_ranks();
     test_generative();
+    test_registry_kinds();
     test_no_hook();
     return test_summary("test_onnx");
 }

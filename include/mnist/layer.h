@@ -126,7 +126,9 @@ struct mn_layer_kind {
      * layer is exported on its own: fusion (n_fused, absorbed) is ignored,
      * every layer gets its hook called. Standard ops of the default domain
      * at opset 13 only (MN_ONNX_OPSET). NULL: the export fails naming the
-     * layer. */
+     * layer. tests/test_onnx.c exports every kind that has one (its example
+     * in the contract's small model); add a model using it to the arch list
+     * of tests/onnx.sh for ONNX Runtime to check its numbers. */
     int (*onnx)(const mn_layer *l, const float *p, mn_onnx *g, const char *input, char *output, size_t len,
                 mn_err *e);
 };
