@@ -17,6 +17,8 @@ static const struct {
     {"3b1b", "dense:16,sigmoid,dense:16,sigmoid,dense:%d"},
     {"cnn", "conv:32:3,relu,maxpool:2,conv:64:3,relu,maxpool:2,flatten,dropout:0.5,dense:%d"},
     {"lenet5", "conv:6:5:same,relu,maxpool:2,conv:16:5,relu,maxpool:2,flatten,dense:120,relu,dense:84,relu,dense:%d"},
+    {"rnn", "lstm:64,dropout:0.25,dense:32,relu,dropout:0.5,dense:%d"},
+    {"vit", "patches:7:64,transformer:64:4:128,transformer:64:4:128,layernorm,mean,dense:%d"},
 };
 #define N_PRESETS (sizeof presets / sizeof *presets)
 

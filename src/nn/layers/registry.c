@@ -17,6 +17,13 @@
     X(relu)      \
     X(sigmoid)   \
     X(tanh)      \
+    X(lstm)      \
+    X(gru)       \
+    X(layernorm) \
+    X(gelu)      \
+    X(patches)   \
+    X(transformer) \
+    X(mean)      \
     X(dropout)   \
     X(softmax)
 
