@@ -383,7 +383,7 @@ void mn_model_summary(const mn_model *m, FILE *f)
     size_t fixed = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const mn_layer *l = &m->layers[i];
-        char label[64], shape[48], count[32];
+        char label[80], shape[48], count[32];
         int n = 0; /* Keras numbers the second dense layer dense_1 */
         for (int j = 0; j < i; j++) n += m->layers[j].kind == l->kind;
         if (n)
@@ -394,7 +394,9 @@ void mn_model_summary(const mn_model *m, FILE *f)
         size_t nt = non_trainable(l);
         fixed += nt;
         thousands(l->n_params + nt, count, sizeof count);
-        fprintf(f, " %-28s%-26s%s\n", label, shape, count);
+        /* a long name (transformer_1 (TransformerEncoder)) keeps a space before its shape */
+        int wl = (int)strlen(label) < 28 ? 28 : (int)strlen(label) + 1;
+        fprintf(f, " %-*s%-26s%s\n", wl, label, shape, count);
         if (i + 1 < m->n_layers) fprintf(f, "\n");
     }
     char total[32], trainable[32], other[32];
