@@ -618,9 +618,50 @@ static void test_mutations(void)
     remove(src);
 }
 
+/* I64 tensors (BatchNorm's num_batches_tracked) beside F32 ones: written
+ * with 8-byte elements and dtype "I64", read back exactly. */
+static void test_i64(void)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/i64.safetensors", dir);
+    float w[3] = {1.5f, -2.0f, 3.25f};
+    int64_t count[1] = {((int64_t)1 << 40) + 7}, pair[2] = {-1, 42};
+    mn_st_tensor t[3];
+    memset(t, 0, sizeof t);
+    strcpy(t[0].name, "0.weight"), t[0].ndim = 1, t[0].shape[0] = 3, t[0].data = w;
+    strcpy(t[1].name, "1.num_batches_tracked"), t[1].ndim = 0, t[1].dtype = MN_ST_I64, t[1].raw = count;
+    strcpy(t[2].name, "2.pair"), t[2].ndim = 1, t[2].shape[0] = 2, t[2].dtype = MN_ST_I64, t[2].raw = pair;
+    mn_err e;
+    CHECK_MSG(mn_st_write(path, t, 3, NULL, NULL, 0, &e) == 0, "%s", e.msg);
+    uint8_t *raw;
+    size_t n;
+    read_file(path, &raw, &n);
+    uint64_t hl = get_le64(raw);
+    CHECK(raw && n == 8 + hl + 12 + 8 + 16);
+    const char *want = "\"1.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[12,20]}";
+    int found = 0;
+    for (size_t i = 0; i + strlen(want) <= hl && !found; i++) found = !memcmp(raw + 8 + i, want, strlen(want));
+    CHECK_MSG(found, "the header lacks %s", want);
+    CHECK(get_le64(raw + 8 + hl + 12) == (uint64_t)count[0]);
+    free(raw);
+    mn_safetensors st;
+    CHECK_MSG(mn_st_read(path, &st, &e) == 0, "%s", e.msg);
+    const mn_st_tensor *c = mn_st_find(&st, "1.num_batches_tracked"), *p = mn_st_find(&st, "2.pair");
+    CHECK(c && c->dtype == MN_ST_I64 && c->ndim == 0 && p && p->dtype == MN_ST_I64 && p->shape[0] == 2);
+    CHECK(mn_st_find(&st, "0.weight")->dtype == MN_ST_F32);
+    int64_t got[2];
+    if (c) memcpy(got, c->raw, 8);
+    CHECK(c && got[0] == count[0]);
+    if (p) memcpy(got, p->raw, 16);
+    CHECK(p && got[0] == -1 && got[1] == 42);
+    mn_st_free(&st);
+    unlink(path);
+}
+
 int main(void)
 {
     make_tmpdir(dir, sizeof dir, "test_modelfile");
+    test_i64();
     test_round_trip();
     test_write_errors();
     test_corrupt();

@@ -33,7 +33,8 @@ typedef struct {
     int n_layers;
     mn_layer layers[MN_MAX_LAYERS];
     mn_shape input_shape;  /* per-sample input shape, e.g. (1, 28, 28) */
-    int n_classes;         /* outputs of the last layer */
+    mn_shape output_shape; /* the last layer's: (n_classes, 1, 1) for a classifier */
+    int n_classes;         /* outputs of the last layer; 0: not a classifier (see mn_model_run) */
     char arch[MN_ARCH_MAX];/* canonical architecture string */
     char name[32];         /* preset name, or "custom" */
 
@@ -48,7 +49,8 @@ typedef struct {
     float **dact;  /* dact[i]: gradient of the loss w.r.t. act[i]; mn_model_backward leaves it
                       alone below the first layer with parameters (nothing there needs it) */
     float *input;  /* [max_batch x input size] */
-    float *probs;  /* [max_batch x n_classes] */
+    float *dinput; /* [max_batch x input size]: the input's gradient (mn_model_backward_from) */
+    float *probs;  /* [max_batch x n_classes] (x output size when n_classes is 0) */
     int *labels;   /* [max_batch] */
     mn_rng rng;    /* dropout masks */
     mn_safetensors file; /* metadata of the file it was loaded from, if any */
@@ -62,7 +64,8 @@ const char *mn_preset_name(int i);
 
 /* Parses arch for the given input shape, computes all shapes and parameter
  * offsets. Does not allocate buffers. The last layer must produce exactly
- * n_classes outputs. */
+ * n_classes outputs, or, with n_classes 0, anything (an autoencoder's
+ * images, a generator's; output_shape says what). */
 int mn_model_build(mn_model *m, const char *arch, mn_shape input, int n_classes, mn_err *e);
 
 /* Allocates parameters, gradients and activations for batches of up to
@@ -91,6 +94,16 @@ double mn_model_forward(mn_model *m, int B, int training, int *correct);
  * which it returns. No labels, no loss; works on a model allocated either
  * way. See infer.h for the call that takes images. */
 const float *mn_model_infer(mn_model *m, int B);
+
+/* The layers alone on m->input[0..B): the last layer's output (logits for a
+ * classifier), no loss. For models whose loss is not the softmax
+ * cross-entropy (autoencoders, GANs), with mn_model_backward_from. */
+const float *mn_model_run(mn_model *m, int B, int training);
+/* The backward pass from dout, the gradient of the loss with respect to the
+ * output of the last mn_model_run (B x output size): fills m->grads; with
+ * want_dinput, also m->dinput, the gradient with respect to the input (a
+ * GAN's generator learns from its discriminator's). */
+void mn_model_backward_from(mn_model *m, int B, const float *dout, int want_dinput);
 
 /* Backward pass after a training forward: fills m->grads with the gradient
  * of the mean loss over the B samples. */
@@ -123,6 +136,20 @@ int mn_model_load(mn_model *m, const char *path, int max_batch, mn_err *e);
 /* The same for inference only (mn_model_alloc_for with training 0). */
 int mn_model_open(mn_model *m, const char *path, int max_batch, mn_err *e);
 int mn_model_load_for(mn_model *m, const char *path, int max_batch, int training, mn_err *e);
+
+/* Several models in one file (an autoencoder's encoder and decoder, a GAN's
+ * generator and discriminator): each model's tensors named
+ * "<prefix>.<module>.<suffix>" (so a PyTorch user loads each part with the
+ * prefix stripped), its arch, input_shape and classes under
+ * "<prefix>.arch" etc.; extra tensors and metadata pairs as in
+ * mn_model_save_ext. An empty prefix is the one-model file of
+ * mn_model_save. */
+int mn_models_save(const char *path, const mn_model *const *models, const char *const *prefixes, int n_models,
+                   const mn_st_tensor *extra, int n_extra, const char *const *keys, const char *const *vals,
+                   int n_meta, mn_err *e);
+/* Loads the model named by prefix from such a file ("" for a one-model
+ * file); training as in mn_model_alloc_for. */
+int mn_model_load_part(mn_model *m, const char *path, const char *prefix, int max_batch, int training, mn_err *e);
 
 /* Metadata value of a loaded model file (NULL if absent); kept after load. */
 const char *mn_model_meta(const mn_model *m, const char *key);

@@ -1,4 +1,5 @@
 /* cli.c - option parsing and error reporting shared by the commands. */
+#define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
 #include <errno.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -87,4 +89,11 @@ const char *cli_data_dir(const char *flag_value)
     if (flag_value) return flag_value;
     const char *env = getenv("MNIST_DATA");
     return env && *env ? env : "data/mnist";
+}
+
+double cli_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }

@@ -24,7 +24,8 @@ typedef struct {
 } cli_command;
 extern const cli_command cli_commands[];
 
-cli_command_fn cmd_train, cmd_eval, cmd_summary, cmd_show, cmd_predict, cmd_bench;
+cli_command_fn cmd_train, cmd_eval, cmd_summary, cmd_show, cmd_predict, cmd_bench, cmd_autoencode, cmd_gan,
+    cmd_generate;
 
 /* Prints "mnist <cmd>: <message>" and a hint to stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -46,6 +47,9 @@ int cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, co
 int cli_int(const char *cmd, const char *flag, const char *s, long lo, long hi, long *out);
 int cli_float(const char *cmd, const char *flag, const char *s, double lo, double hi, double *out);
 int cli_u64(const char *cmd, const char *flag, const char *s, uint64_t *out);
+
+/* Seconds on a monotonic clock, for "2s/epoch" style reports. */
+double cli_seconds(void);
 
 /* The data directory: --data if given, else $MNIST_DATA, else data/mnist. */
 const char *cli_data_dir(const char *flag_value);

@@ -9,5 +9,8 @@ const cli_command cli_commands[] = {
     {"show", cmd_show, "draw data set images in the terminal or to a PNG (mnist show 0 1 2)"},
     {"predict", cmd_predict, "classify your own digit images (mnist predict model.bin digit.png)"},
     {"bench", cmd_bench, "SGEMM GFLOP/s and seconds per training epoch (mnist bench)"},
+    {"gan", cmd_gan, "train a GAN that draws digits (mnist gan --conditional --png samples.png)"},
+    {"generate", cmd_generate, "draw new digits with a saved GAN or VAE (mnist generate gan.bin --png d.png)"},
+    {"autoencode", cmd_autoencode, "train an autoencoder or a VAE that redraws digits (mnist autoencode --variational)"},
     {0, 0, 0},
 };

@@ -116,12 +116,14 @@ int mn_model_build(mn_model *m, const char *arch, mn_shape input, int n_classes,
         shape = m->layers[m->n_layers - 1].out;
     }
     if (m->n_layers == 0) return mn_fail(e, "architecture '%s' has no layers", spec);
-    if (mn_shape_size(shape) != (size_t)n_classes || shape.h != 1 || shape.w != 1)
+    if (n_classes < 0) return mn_fail(e, "class count %d is negative", n_classes);
+    if (n_classes && (mn_shape_size(shape) != (size_t)n_classes || shape.h != 1 || shape.w != 1))
         return mn_fail(e, "architecture '%s' ends with %zu outputs; the data has %d classes (end with dense:%d)", spec,
                        mn_shape_size(shape), n_classes, n_classes);
     if (m->n_params > (size_t)1 << 28) return mn_fail(e, "architecture '%s' has too many parameters (%zu)", spec, m->n_params);
     if (m->n_state > (size_t)1 << 30) return mn_fail(e, "architecture '%s' has too much layer state (%zu bytes)", spec, m->n_state);
     m->input_shape = input;
+    m->output_shape = shape;
     m->n_classes = n_classes;
     /* the canonical string: every layer, including inserted flattens */
     size_t used = 0;
@@ -176,14 +178,15 @@ int mn_model_alloc_for(mn_model *m, int max_batch, int training, mn_err *e)
     m->state = mn_zalloc64(m->n_state ? m->n_state : 1, 1);
     m->act = calloc((size_t)m->n_layers, sizeof(float *));
     m->input = mn_zalloc64(B * in_size, sizeof(float));
-    m->probs = mn_zalloc64(B * (size_t)m->n_classes, sizeof(float));
+    m->probs = mn_zalloc64(B * mn_shape_size(m->output_shape), sizeof(float));
     int ok = m->params && m->state && m->act && m->input && m->probs;
     if (training) {
         /* inference (mn_model_open) needs no gradients and no labels */
         m->grads = mn_zalloc64(m->n_params ? m->n_params : 1, sizeof(float));
         m->dact = calloc((size_t)m->n_layers, sizeof(float *));
         m->labels = calloc(B, sizeof(int));
-        ok = ok && m->grads && m->dact && m->labels;
+        m->dinput = mn_zalloc64(B * in_size, sizeof(float));
+        ok = ok && m->grads && m->dact && m->labels && m->dinput;
     }
     for (int i = 0; ok && i < m->n_layers; i++) {
         mn_layer *l = &m->layers[i];
@@ -197,7 +200,7 @@ int mn_model_alloc_for(mn_model *m, int max_batch, int training, mn_err *e)
              * process (1 thread: 2%) */
             m->act[i] = i ? m->act[i - 1] : m->input;
             if (training) {
-                m->dact[i] = i ? m->dact[i - 1] : mn_zalloc64(n, sizeof(float));
+                m->dact[i] = i ? m->dact[i - 1] : m->dinput;
                 ok = m->dact[i] != NULL;
             }
             continue;
@@ -233,7 +236,7 @@ void mn_model_free(mn_model *m)
     for (int i = 0; i < m->n_layers; i++) {
         /* a view's buffers are its input's (mn_model_alloc) */
         if (m->act && m->act[i] != (i ? m->act[i - 1] : m->input)) mn_free64(m->act[i]);
-        if (m->dact && (i == 0 || m->dact[i] != m->dact[i - 1])) mn_free64(m->dact[i]);
+        if (m->dact && m->dact[i] != (i ? m->dact[i - 1] : m->dinput)) mn_free64(m->dact[i]);
         mn_free64(m->layers[i].aux);
         m->layers[i].aux = NULL;
         m->layers[i].state = NULL;
@@ -244,10 +247,11 @@ void mn_model_free(mn_model *m)
     mn_free64(m->grads);
     mn_free64(m->state);
     mn_free64(m->input);
+    mn_free64(m->dinput);
     mn_free64(m->probs);
     free(m->labels);
     m->act = m->dact = NULL;
-    m->params = m->grads = m->input = m->probs = NULL;
+    m->params = m->grads = m->input = m->dinput = m->probs = NULL;
     m->state = NULL;
     m->labels = NULL;
     mn_st_free(&m->file);
@@ -272,25 +276,27 @@ double mn_model_forward(mn_model *m, int B, int training, int *correct)
     return mn_softmax_xent_forward(m->probs, logits, m->labels, B, m->n_classes, correct);
 }
 
+const float *mn_model_run(mn_model *m, int B, int training) { return run_layers(m, B, training); }
+
 const float *mn_model_infer(mn_model *m, int B)
 {
     mn_softmax_forward(m->probs, run_layers(m, B, 0), B, m->n_classes);
     return m->probs;
 }
 
-/* The backward pass; with o, also the optimizer step of the parameters the
- * layers update themselves (updated[i] of layer i's, leading ones). */
-static void backward(mn_model *m, int B, const mn_optim *o, size_t *updated)
+/* The backward pass from the gradient in m->dact[L - 1]; with o, also the
+ * optimizer step of the parameters the layers update themselves (updated[i]
+ * of layer i's, leading ones); with want_dinput, down to m->dinput. */
+static void backward_layers(mn_model *m, int B, const mn_optim *o, size_t *updated, int want_dinput)
 {
     int L = m->n_layers;
     /* Below the first layer with parameters, no gradient is needed: its input
      * gradient would only flow back into parameter-free layers (mlp's flatten)
      * and be dropped. Skipping it saves dense1's dX GEMM, a third of mlp's
      * and wide's multiply-adds. */
-    int first = L;
+    int first = want_dinput ? -1 : L;
     for (int i = 0; i < L && first == L; i++)
         if (m->layers[i].n_params) first = i;
-    mn_softmax_xent_backward(m->dact[L - 1], m->probs, m->labels, B, m->n_classes, 1.0f / (float)B);
     for (int i = L - 1; i >= 0; i--) {
         mn_layer *l = &m->layers[i];
         updated[i] = 0;
@@ -302,7 +308,7 @@ static void backward(mn_model *m, int B, const mn_optim *o, size_t *updated)
             .out = m->act[last],
             .dout = m->dact[last],
             .params = m->params + l->param_off,
-            .din = i > first ? m->dact[i - 1] : NULL,
+            .din = i > first ? (i ? m->dact[i - 1] : m->dinput) : NULL,
             .dparams = m->grads + l->param_off,
             .dself = m->dact[i],
             .optim = o,
@@ -311,17 +317,32 @@ static void backward(mn_model *m, int B, const mn_optim *o, size_t *updated)
     }
 }
 
+static void loss_gradient(mn_model *m, int B)
+{
+    mn_softmax_xent_backward(m->dact[m->n_layers - 1], m->probs, m->labels, B, m->n_classes, 1.0f / (float)B);
+}
+
 void mn_model_backward(mn_model *m, int B)
 {
     size_t updated[MN_MAX_LAYERS];
-    backward(m, B, NULL, updated);
+    loss_gradient(m, B);
+    backward_layers(m, B, NULL, updated, 0);
+}
+
+void mn_model_backward_from(mn_model *m, int B, const float *dout, int want_dinput)
+{
+    size_t updated[MN_MAX_LAYERS];
+    float *d = m->dact[m->n_layers - 1];
+    if (dout != d) memcpy(d, dout, (size_t)B * mn_shape_size(m->output_shape) * sizeof *d);
+    backward_layers(m, B, NULL, updated, want_dinput);
 }
 
 void mn_model_backward_step(mn_model *m, int B, mn_optim *o)
 {
     size_t updated[MN_MAX_LAYERS];
     mn_optim_begin_step(o);
-    backward(m, B, o, updated);
+    loss_gradient(m, B);
+    backward_layers(m, B, o, updated, 0);
     /* everything the layers did not update themselves */
     size_t done = 0;
     for (int i = 0; i < m->n_layers; i++) {
@@ -394,9 +415,8 @@ void mn_model_summary(const mn_model *m, FILE *f)
         size_t nt = non_trainable(l);
         fixed += nt;
         thousands(l->n_params + nt, count, sizeof count);
-        /* a long name (transformer_1 (TransformerEncoder)) keeps a space before its shape */
-        int wl = (int)strlen(label) < 28 ? 28 : (int)strlen(label) + 1;
-        fprintf(f, " %-*s%-26s%s\n", wl, label, shape, count);
+        int w = (int)strlen(label) < 28 ? 28 : (int)strlen(label) + 1; /* "convtranspose (Conv2DTranspose)" */
+        fprintf(f, " %-*s%-26s%s\n", w, label, shape, count);
         if (i + 1 < m->n_layers) fprintf(f, "\n");
     }
     char total[32], trainable[32], other[32];
@@ -407,9 +427,10 @@ void mn_model_summary(const mn_model *m, FILE *f)
             other, rule);
 }
 
-/* The PyTorch state-dict entries of layer l, named "<module>.<suffix>",
- * pointing at the model's buffers; returns how many. */
-static int layer_tensors(const mn_model *m, const mn_layer *l, mn_st_tensor *t)
+/* The PyTorch state-dict entries of layer l, named "<module>.<suffix>"
+ * (after "<prefix>." when prefix is not empty), pointing at the model's
+ * buffers; returns how many. */
+static int layer_tensors(const mn_model *m, const mn_layer *l, mn_st_tensor *t, const char *prefix)
 {
     int n = n_tensors_of(l);
     if (!n) return 0;
@@ -417,7 +438,7 @@ static int layer_tensors(const mn_model *m, const mn_layer *l, mn_st_tensor *t)
     l->kind->tensors(l, d);
     for (int j = 0; j < n; j++) {
         memset(&t[j], 0, sizeof t[j]);
-        snprintf(t[j].name, sizeof t[j].name, "%d.%s", l->module, d[j].suffix);
+        snprintf(t[j].name, sizeof t[j].name, "%s%s%d.%s", prefix, *prefix ? "." : "", l->module, d[j].suffix);
         t[j].ndim = d[j].ndim;
         t[j].dtype = d[j].dtype;
         for (int k = 0; k < d[j].ndim; k++) t[j].shape[k] = d[j].shape[k];
@@ -430,9 +451,9 @@ static int layer_tensors(const mn_model *m, const mn_layer *l, mn_st_tensor *t)
 }
 
 /* Every layer's tensors into t (count_tensors of them). */
-static void layer_tensors_all(const mn_model *m, mn_st_tensor *t)
+static void layer_tensors_all(const mn_model *m, mn_st_tensor *t, const char *prefix)
 {
-    for (int i = 0, j = 0; i < m->n_layers; i++) j += layer_tensors(m, &m->layers[i], t + j);
+    for (int i = 0, j = 0; i < m->n_layers; i++) j += layer_tensors(m, &m->layers[i], t + j, prefix);
 }
 
 static int count_tensors(const mn_model *m)
@@ -454,26 +475,52 @@ static int is_extra(const char *name) { return strncmp(name, "opt.", 4) == 0 || 
 int mn_model_save_ext(const mn_model *m, const char *path, const mn_st_tensor *extra, int n_extra,
                       const char *const *keys, const char *const *vals, int n_meta, mn_err *e)
 {
-    int nt = count_tensors(m);
+    const char *none = "";
+    return mn_models_save(path, &m, &none, 1, extra, n_extra, keys, vals, n_meta, e);
+}
+
+/* "<prefix>.<key>", or key when prefix is empty */
+static void meta_key(char *buf, size_t len, const char *prefix, const char *key)
+{
+    snprintf(buf, len, "%s%s%s", prefix, *prefix ? "." : "", key);
+}
+
+#define MODEL_META 3 /* arch, input_shape, classes of each model */
+
+int mn_models_save(const char *path, const mn_model *const *models, const char *const *prefixes, int n_models,
+                   const mn_st_tensor *extra, int n_extra, const char *const *keys, const char *const *vals,
+                   int n_meta, mn_err *e)
+{
+    int nt = 0;
+    for (int i = 0; i < n_models; i++) nt += count_tensors(models[i]);
+    size_t nk = (size_t)n_meta + 1 + MODEL_META * (size_t)n_models;
     mn_st_tensor *t = calloc((size_t)(nt + n_extra + 1), sizeof *t);
-    const char **k = calloc((size_t)n_meta + 4, sizeof *k), **v = calloc((size_t)n_meta + 4, sizeof *v);
-    if (!t || !k || !v) {
-        free(t), free(k), free(v);
+    const char **k = calloc(nk, sizeof *k), **v = calloc(nk, sizeof *v);
+    char(*text)[2][64] = calloc((size_t)n_models * MODEL_META + 1, sizeof *text);
+    if (!t || !k || !v || !text) {
+        free(t), free(k), free(v), free(text);
         return mn_fail(e, "%s: out of memory", path);
     }
-    layer_tensors_all(m, t);
-    for (int i = 0; i < n_extra; i++) t[nt + i] = extra[i];
-    char shape[64], classes[16];
-    snprintf(shape, sizeof shape, "%d,%d,%d", m->input_shape.c, m->input_shape.h, m->input_shape.w);
-    snprintf(classes, sizeof classes, "%d", m->n_classes);
-    int nm = 0;
+    int nm = 0, j = 0;
     k[nm] = "format", v[nm++] = "pt";
-    k[nm] = "arch", v[nm++] = m->arch;
-    k[nm] = "input_shape", v[nm++] = shape;
-    k[nm] = "classes", v[nm++] = classes;
+    for (int i = 0; i < n_models; i++) {
+        const mn_model *m = models[i];
+        layer_tensors_all(m, t + j, prefixes[i]);
+        j += count_tensors(m);
+        char(*s3)[2][64] = text + MODEL_META * i;
+        meta_key(s3[0][0], 64, prefixes[i], "arch");
+        meta_key(s3[1][0], 64, prefixes[i], "input_shape");
+        snprintf(s3[1][1], 64, "%d,%d,%d", m->input_shape.c, m->input_shape.h, m->input_shape.w);
+        meta_key(s3[2][0], 64, prefixes[i], "classes");
+        snprintf(s3[2][1], 64, "%d", m->n_classes);
+        k[nm] = s3[0][0], v[nm++] = m->arch;
+        k[nm] = s3[1][0], v[nm++] = s3[1][1];
+        k[nm] = s3[2][0], v[nm++] = s3[2][1];
+    }
+    for (int i = 0; i < n_extra; i++) t[j++] = extra[i];
     for (int i = 0; i < n_meta; i++) k[nm] = keys[i], v[nm++] = vals[i];
     int rc = mn_st_write(path, t, nt + n_extra, k, v, nm, e);
-    free(t), free(k), free(v);
+    free(t), free(k), free(v), free(text);
     return rc;
 }
 
@@ -489,19 +536,38 @@ int mn_model_open(mn_model *m, const char *path, int max_batch, mn_err *e)
 
 int mn_model_load_for(mn_model *m, const char *path, int max_batch, int training, mn_err *e)
 {
+    return mn_model_load_part(m, path, "", max_batch, training, e);
+}
+
+/* A tensor of the model named by prefix (all but a checkpoint's extras when
+ * prefix is empty). */
+static int in_part(const char *name, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (!n) return !is_extra(name);
+    return strncmp(name, prefix, n) == 0 && name[n] == '.';
+}
+
+int mn_model_load_part(mn_model *m, const char *path, const char *prefix, int max_batch, int training, mn_err *e)
+{
     mn_safetensors st;
     memset(m, 0, sizeof *m);
     if (mn_st_read(path, &st, e)) return -1;
-    const char *arch = mn_st_meta(&st, "arch"), *shape = mn_st_meta(&st, "input_shape"),
-               *classes = mn_st_meta(&st, "classes");
+    char ka[80], ks[80], kc[80];
+    meta_key(ka, sizeof ka, prefix, "arch");
+    meta_key(ks, sizeof ks, prefix, "input_shape");
+    meta_key(kc, sizeof kc, prefix, "classes");
+    const char *arch = mn_st_meta(&st, ka), *shape = mn_st_meta(&st, ks), *classes = mn_st_meta(&st, kc);
     mn_shape in;
     int nc;
     if (!arch || !shape || !classes) {
         mn_st_free(&st);
+        if (*prefix)
+            return mn_fail(e, "%s: has no model '%s' (metadata lacks %s, %s or %s)", path, prefix, ka, ks, kc);
         return mn_fail(e, "%s: not an mnist model file (metadata lacks arch, input_shape or classes)", path);
     }
     if (sscanf(shape, "%d,%d,%d", &in.c, &in.h, &in.w) != 3 || in.c < 1 || in.h < 1 || in.w < 1 ||
-        (double)in.c * in.h * in.w > 1e8 || sscanf(classes, "%d", &nc) != 1 || nc < 2 || nc > 100000) {
+        (double)in.c * in.h * in.w > 1e8 || sscanf(classes, "%d", &nc) != 1 || nc < 0 || nc == 1 || nc > 100000) {
         /* the message quotes the metadata: format it before freeing it */
         int rc = mn_fail(e, "%s: bad input_shape '%s' or classes '%s' in metadata", path, shape, classes);
         mn_st_free(&st);
@@ -518,7 +584,7 @@ int mn_model_load_for(mn_model *m, const char *path, int max_batch, int training
         return -1;
     }
     int nt = count_tensors(m), have = 0;
-    for (int i = 0; i < st.n_tensors; i++) have += !is_extra(st.tensors[i].name);
+    for (int i = 0; i < st.n_tensors; i++) have += in_part(st.tensors[i].name, prefix);
     if (nt != have) {
         mn_fail(e, "%s: has %d tensors, architecture '%s' needs %d", path, have, m->arch, nt);
         mn_st_free(&st);
@@ -531,7 +597,7 @@ int mn_model_load_for(mn_model *m, const char *path, int max_batch, int training
         mn_model_free(m);
         return mn_fail(e, "%s: out of memory", path);
     }
-    layer_tensors_all(m, want);
+    layer_tensors_all(m, want, prefix);
     for (int j = 0; j < nt; j++) {
         const mn_st_tensor *got = mn_st_find(&st, want[j].name);
         int same = got && got->ndim == want[j].ndim && got->dtype == want[j].dtype;

@@ -81,12 +81,8 @@ static int parse(mn_layer *l, const char *args, mn_err *e)
  * "dropout:0.9999999"): the canonical string must build the same model. */
 static void describe(const mn_layer *l, char *buf, size_t len)
 {
-    float rate = MN_CONF(l, dropout_conf)->rate;
     char num[32];
-    for (int digits = 6; digits <= 9; digits++) {
-        snprintf(num, sizeof num, "%.*g", digits, (double)rate);
-        if ((float)strtod(num, NULL) == rate) break;
-    }
+    mn_float_str(num, sizeof num, MN_CONF(l, dropout_conf)->rate);
     snprintf(buf, len, "dropout:%s", num);
 }
 

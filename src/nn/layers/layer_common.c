@@ -1,5 +1,7 @@
 /* layer_common.c - helpers the layer kinds share, and weight initialisers. */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mnist/layer.h"
@@ -37,6 +39,14 @@ void mn_describe_token(const mn_layer *l, char *buf, size_t len)
     buf[len - 1] = '\0';
 }
 
+void mn_float_str(char *buf, size_t len, float v)
+{
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(buf, len, "%.*g", digits, (double)v);
+        if ((float)strtod(buf, NULL) == v) return;
+    }
+}
+
 /* --- shared by the sequence kinds (seq_common.h) --- */
 #include <stdlib.h>
 
@@ -53,9 +63,9 @@ int mn_parse_count(const char *args, long max, long *v, const char **rest)
     return 0;
 }
 
-/* Normal deviates (Box-Muller), Gram-Schmidt twice over the columns of a
- * tall matrix, signs fixed so the result does not depend on the draw's
- * orientation; a wide one is the transpose of a tall one. */
+/* Normal deviates (Box-Muller), Gram-Schmidt (each column twice) over the
+ * columns of a tall matrix: the Q of its QR with R's diagonal positive, as
+ * Keras's Orthogonal takes it; a wide one is the transpose of a tall one. */
 void mn_orthogonal(float *w, int rows, int cols, mn_rng *rng)
 {
     int tall = rows >= cols, R = tall ? rows : cols, C = tall ? cols : rows;

@@ -14,6 +14,10 @@ int mn_setup_same_shape(mn_layer *l, mn_err *e);
 /* Writes the kind's bare token (kinds without arguments). */
 void mn_describe_token(const mn_layer *l, char *buf, size_t len);
 
+/* The shortest %g form of v that reads back as the same float ("0.2",
+ * "0.9999999"): canonical strings must build the same model. */
+void mn_float_str(char *buf, size_t len, float v);
+
 /* A window (conv kernel or pool) with stride and padding, as the arch
  * options give it (window.c):
  *   conv:FILTERS:KERNEL[:sS][:same|:valid|:pP][:he|:glorot]

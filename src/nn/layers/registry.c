@@ -17,6 +17,10 @@
     X(relu)      \
     X(sigmoid)   \
     X(tanh)      \
+    X(leakyrelu) \
+    X(reshape)   \
+    X(upsample)  \
+    X(convtranspose) \
     X(lstm)      \
     X(gru)       \
     X(layernorm) \
