@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The same recipe as `mnist train`, in PyTorch: a reference for accuracy and speed.
 
-    python3 scripts/torch_train.py [--arch mlp|wide|cnn] [--epochs 5] [--batch-size 32]
+    python3 scripts/torch_train.py [--arch mlp|wide|cnn|rnn|gru|vit] [--epochs 5] [--batch-size 32]
                                    [--optimizer adam|rmsprop|sgd] [--lr X] [--seed N]
                                    [--threads N] [--data DIR] [--ema M]
 
@@ -38,7 +38,7 @@ def main():
     if a.threads:
         torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    shape = (1, 28, 28) if a.arch == "cnn" else (784,)
+    shape = (1, 28, 28)
     try:
         xtr, ytr = load_split(a.data, "train")
         xte, yte = load_split(a.data, "t10k")

@@ -10,13 +10,20 @@ static const char help[] =
     "\n"
     "Prints the layers, output shapes and parameter counts of a model (for 28x28 inputs, 10 classes).\n"
     "\n"
-    "  --arch ARCH   a preset (mlp, wide, 3b1b, cnn, lenet5) or layers such as\n"
+    "  --arch ARCH   a preset (mlp, wide, 3b1b, cnn, lenet5, rnn, vit) or layers such as\n"
     "                \"dense:128,relu,dropout:0.2,dense:10\" (default: mlp)\n"
     "\n"
-    "Layers: flatten, dense:N, relu, sigmoid, dropout:RATE, softmax,\n"
+    "Layers: flatten, dense:N, relu, sigmoid, tanh, gelu, dropout:RATE, softmax,\n"
     "  conv:F:K[:sS][:same|:valid|:pP][:he|:glorot]   F filters, kernel K (N or NxM), stride S, padding P;\n"
     "                                                 weights He-uniform (default) or Glorot-uniform\n"
-    "  maxpool:K[:sS], avgpool:K[:sS]                 pooling windows K, stride S (default K)\n";
+    "  maxpool:K[:sS], avgpool:K[:sS]                 pooling windows K, stride S (default K)\n"
+    "Sequences (an image C x H x W is H steps of C*W features):\n"
+    "  lstm:U[:seq][:cols], gru:U[:seq][:cols]       U units; the last hidden state, or every step's with\n"
+    "                                                 seq; cols: the W columns are the steps\n"
+    "  layernorm                                      LayerNorm over the last axis (eps 1e-5)\n"
+    "  patches:P:D                                    PxP patches (conv stride P) to D features + positions\n"
+    "  transformer:D:HEADS:MLP                        pre-norm encoder block: attention, GELU MLP\n"
+    "  mean                                           the mean over the steps\n";
 
 int cmd_summary(int argc, char **argv)
 {

@@ -26,7 +26,7 @@ static const char help[] =
     "Trains a model on <data>/train-*, evaluates it on <data>/t10k-* and saves it.\n"
     "\n"
     "Recipe:\n"
-    "  --arch ARCH             preset (mlp, wide, 3b1b, cnn, lenet5) or layers, e.g. \"dense:128,relu,dense:10\"\n"
+    "  --arch ARCH             preset (mlp, wide, 3b1b, cnn, lenet5, rnn, vit) or layers, e.g. \"dense:128,relu,dense:10\"\n"
     "                          (default: mlp; the layers: 'mnist summary --help')\n"
     "  --epochs N              passes over the training data (default: 5)\n"
     "  --batch-size N          samples per step (default: 32)\n"

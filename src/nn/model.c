@@ -17,6 +17,8 @@ static const struct {
     {"3b1b", "dense:16,sigmoid,dense:16,sigmoid,dense:%d"},
     {"cnn", "conv:32:3,relu,maxpool:2,conv:64:3,relu,maxpool:2,flatten,dropout:0.5,dense:%d"},
     {"lenet5", "conv:6:5:same,relu,maxpool:2,conv:16:5,relu,maxpool:2,flatten,dense:120,relu,dense:84,relu,dense:%d"},
+    {"rnn", "lstm:64,dropout:0.25,dense:32,relu,dropout:0.5,dense:%d"},
+    {"vit", "patches:7:64,transformer:64:4:128,transformer:64:4:128,layernorm,mean,dense:%d"},
 };
 #define N_PRESETS (sizeof presets / sizeof *presets)
 
@@ -402,7 +404,7 @@ void mn_model_summary(const mn_model *m, FILE *f)
     size_t fixed = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const mn_layer *l = &m->layers[i];
-        char label[64], shape[48], count[32];
+        char label[80], shape[48], count[32];
         int n = 0; /* Keras numbers the second dense layer dense_1 */
         for (int j = 0; j < i; j++) n += m->layers[j].kind == l->kind;
         if (n)

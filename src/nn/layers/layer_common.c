@@ -46,3 +46,61 @@ void mn_float_str(char *buf, size_t len, float v)
         if ((float)strtod(buf, NULL) == v) return;
     }
 }
+
+/* --- shared by the sequence kinds (seq_common.h) --- */
+#include <stdlib.h>
+
+#include "seq_common.h"
+
+int mn_parse_count(const char *args, long max, long *v, const char **rest)
+{
+    char *end;
+    if (!args) return -1;
+    long n = strtol(args, &end, 10);
+    if (end == args || n < 1 || n > max || (*end && *end != ':')) return -1;
+    *v = n;
+    *rest = *end == ':' ? end + 1 : NULL;
+    return 0;
+}
+
+/* Normal deviates (Box-Muller), Gram-Schmidt (each column twice) over the
+ * columns of a tall matrix: the Q of its QR with R's diagonal positive, as
+ * Keras's Orthogonal takes it; a wide one is the transpose of a tall one. */
+void mn_orthogonal(float *w, int rows, int cols, mn_rng *rng)
+{
+    int tall = rows >= cols, R = tall ? rows : cols, C = tall ? cols : rows;
+    double *q = malloc((size_t)R * (size_t)C * sizeof *q);
+    if (!q) {
+        mn_glorot_uniform(w, (size_t)rows * cols, cols, rows, rng);
+        return;
+    }
+    for (size_t i = 0; i < (size_t)R * C; i += 2) {
+        /* u1 in (0, 1], u2 in [0, 1) */
+        double u1 = (double)((mn_rng_next(rng) >> 11) + 1) * 0x1p-53, u2 = (double)(mn_rng_next(rng) >> 11) * 0x1p-53;
+        double rad = sqrt(-2.0 * log(u1));
+        q[i] = rad * cos(6.283185307179586 * u2);
+        if (i + 1 < (size_t)R * C) q[i + 1] = rad * sin(6.283185307179586 * u2);
+    }
+    for (int j = 0; j < C; j++)
+        for (int pass = 0; pass < 2; pass++) {
+            for (int k = 0; k < j; k++) {
+                double dot = 0;
+                for (int i = 0; i < R; i++) dot += q[(size_t)i * C + j] * q[(size_t)i * C + k];
+                for (int i = 0; i < R; i++) q[(size_t)i * C + j] -= dot * q[(size_t)i * C + k];
+            }
+            double norm = 0;
+            for (int i = 0; i < R; i++) norm += q[(size_t)i * C + j] * q[(size_t)i * C + j];
+            norm = sqrt(norm);
+            if (norm < 1e-12) norm = 1e-12;
+            for (int i = 0; i < R; i++) q[(size_t)i * C + j] /= norm;
+        }
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < C; j++) {
+            float v = (float)q[(size_t)i * C + j];
+            if (tall)
+                w[(size_t)i * cols + j] = v;
+            else
+                w[(size_t)j * cols + i] = v;
+        }
+    free(q);
+}

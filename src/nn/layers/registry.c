@@ -21,6 +21,13 @@
     X(reshape)   \
     X(upsample)  \
     X(convtranspose) \
+    X(lstm)      \
+    X(gru)       \
+    X(layernorm) \
+    X(gelu)      \
+    X(patches)   \
+    X(transformer) \
+    X(mean)      \
     X(dropout)   \
     X(softmax)
 
