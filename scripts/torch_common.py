@@ -96,6 +96,9 @@ def build(arch, input_shape):
             layers.append(nn.Sigmoid())
         elif kind == "tanh":
             layers.append(nn.Tanh())
+        elif kind == "batchnorm":
+            # ours normalises per feature of a flat input, per channel of maps
+            layers.append(nn.BatchNorm1d(flat) if flat is not None else nn.BatchNorm2d(c))
         elif kind == "dropout":
             layers.append(nn.Dropout(float(arg)))
         else:

@@ -38,9 +38,9 @@ def read_safetensors(path):
     meta = header.pop("__metadata__", {})
     state = {}
     for name, t in header.items():
-        assert t["dtype"] == "F32", t["dtype"]
+        dtype = {"F32": torch.float32, "I64": torch.int64}[t["dtype"]]  # I64: num_batches_tracked
         b, e = t["data_offsets"]
-        state[name] = torch.frombuffer(bytearray(data[b:e]), dtype=torch.float32).reshape(t["shape"])
+        state[name] = torch.frombuffer(bytearray(data[b:e]), dtype=dtype).reshape(t["shape"])
     return state, meta
 
 

@@ -35,7 +35,9 @@ typedef struct {
     int step_every;         /* MN_LR_STEP: multiply by step_gamma every step_every epochs */
     float step_gamma;
     int patience;           /* > 0: early stopping on val_loss, restoring the best weights */
-    float *best;            /* with patience: caller's buffer of n_params floats for the best weights */
+    float *best;            /* with patience: caller's buffer of mn_train_best_floats(m) floats for the
+                             * best weights and, after them, the layers' state (BatchNorm's running
+                             * statistics: Keras's restore_best_weights restores them too) */
     volatile sig_atomic_t *stop; /* if non-NULL and set, stop after the current step */
     mn_augment augment;     /* random shifts / flips of training images (augment.h); zero: off */
     int auto_threads;       /* > 1: choose between 1 and this many threads by timing steps
@@ -97,10 +99,14 @@ void mn_evaluate(mn_model *m, const mn_dataset *ds, int first, int count, double
 
 /* Checkpoints: the model file plus opt.m, opt.v (optimizer moments),
  * opt.ema (the weights' moving average, if kept), es.best (best weights,
- * with early stopping) and the optimizer step, RNG
+ * with early stopping), es.best_state (the layers' state then, as I64) and
+ * the optimizer step, RNG
  * states and training state in the metadata. Written atomically. */
 int mn_checkpoint_save(const char *path, const mn_model *m, const mn_optim *o, const mn_train_state *st,
                        const float *best, const char *const *keys, const char *const *vals, int n_meta, mn_err *e);
+/* Floats of early stopping's buffer (mn_train_opts.best): the parameters,
+ * then the layers' state (n_state bytes, a multiple of 8). */
+size_t mn_train_best_floats(const mn_model *m);
 /* True if a loaded model file is a checkpoint. */
 int mn_is_checkpoint(const mn_model *m);
 /* Loads into a model and optimizer already built and allocated for the same

@@ -385,7 +385,7 @@ int cmd_train(int argc, char **argv)
         cli_fail(&e);
         goto out;
     }
-    if (a.patience && !(best = calloc(m.n_params, sizeof *best))) {
+    if (a.patience && !(best = calloc(mn_train_best_floats(&m), sizeof *best))) {
         fprintf(stderr, "mnist: out of memory\n");
         goto out;
     }
