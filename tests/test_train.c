@@ -289,6 +289,23 @@ static void test_schedules_and_stops(void)
     CHECK_NEAR(mn_lr_at(&o, 0, 0, 10), 0.1, 1e-7);
     CHECK_NEAR(mn_lr_at(&o, 0, 5, 10), 0.05, 1e-7);
     CHECK_NEAR(mn_lr_at(&o, 0, 10, 10), 0.0, 1e-7);
+    /* OneCycleLR, against torch.optim.lr_scheduler.OneCycleLR(max_lr=0.1,
+     * total_steps=100, cycle_momentum=False) stepped 100 times */
+    o.schedule = MN_LR_ONECYCLE, o.onecycle_pct = 0.3f;
+    CHECK_NEAR(mn_lr_at(&o, 0, 0, 100), 0.004, 1e-8);
+    CHECK_NEAR(mn_lr_at(&o, 0, 10, 100), 0.029516395, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 0, 29, 100), 0.1, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 0, 30, 100), 0.099949654, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 3, 50, 100), 0.079389345, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 9, 99, 100), 4e-7, 1e-10);
+    o.onecycle_pct = 0.25f, o.onecycle_linear = 1; /* pct_start=0.25, anneal_strategy='linear' */
+    CHECK_NEAR(mn_lr_at(&o, 0, 10, 100), 0.044, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 0, 24, 100), 0.1, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 0, 30, 100), 0.092000032, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 0, 50, 100), 0.065333472, 1e-7);
+    /* exponential:0.7 is step:1:0.7 */
+    o = (mn_train_opts){.lr = 1.0f, .schedule = MN_LR_STEP, .step_every = 1, .step_gamma = 0.7f};
+    CHECK_NEAR(mn_lr_at(&o, 3, 300, 1000), 0.343, 1e-6);
 
     /* divergence: a huge learning rate ends with an error naming a layer */
     mn_dataset ds;

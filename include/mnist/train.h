@@ -24,7 +24,13 @@
 #include "mnist/model.h"
 #include "mnist/optim.h"
 
-typedef enum { MN_LR_CONSTANT, MN_LR_STEP, MN_LR_COSINE } mn_lr_schedule;
+/* MN_LR_STEP: lr * gamma^(epoch / every) (PyTorch's StepLR; "exponential:G"
+ * is every 1, ExponentialLR stepped per epoch); MN_LR_COSINE: half a cosine
+ * from lr to 0 over all steps; MN_LR_ONECYCLE: PyTorch's OneCycleLR per step
+ * (max_lr = lr, div_factor 25, final_div_factor 1e4): from lr/25 up to lr
+ * over the first onecycle_pct of the steps, then down to lr/25e4, along a
+ * half cosine or (onecycle_linear) a line. The momentum is not cycled. */
+typedef enum { MN_LR_CONSTANT, MN_LR_STEP, MN_LR_COSINE, MN_LR_ONECYCLE } mn_lr_schedule;
 
 typedef struct {
     int epochs;             /* total epochs, counting those already done (Keras's initial_epoch) */
@@ -34,6 +40,8 @@ typedef struct {
     mn_lr_schedule schedule;
     int step_every;         /* MN_LR_STEP: multiply by step_gamma every step_every epochs */
     float step_gamma;
+    float onecycle_pct;     /* MN_LR_ONECYCLE: fraction of the steps going up (PyTorch's pct_start, 0.3) */
+    int onecycle_linear;    /* MN_LR_ONECYCLE: straight lines instead of half cosines */
     int patience;           /* > 0: early stopping on val_loss, restoring the best weights */
     float *best;            /* with patience: caller's buffer of mn_train_best_floats(m) floats for the
                              * best weights and, after them, the layers' state (BatchNorm's running

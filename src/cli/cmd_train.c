@@ -30,11 +30,16 @@ static const char help[] =
     "                          (default: mlp; the layers: 'mnist summary --help')\n"
     "  --epochs N              passes over the training data (default: 5)\n"
     "  --batch-size N          samples per step (default: 32)\n"
-    "  --optimizer NAME        adam, rmsprop or sgd (default: adam)\n"
-    "  --lr X                  learning rate (default: 0.001; 0.01 for sgd)\n"
+    "  --optimizer NAME        adam, adamw, rmsprop, sgd or adadelta (default: adam)\n"
+    "  --lr X                  learning rate (default: 0.001; 0.01 for sgd, 1.0 for adadelta)\n"
+    "  --weight-decay X        adamw's decoupled weight decay, w -= lr*X*w each step (default: 0.01)\n"
     "  --momentum X            sgd momentum (default: 0)\n"
     "  --nesterov              sgd with Nesterov momentum\n"
-    "  --lr-schedule S         step:EVERY:GAMMA (lr times GAMMA every EVERY epochs) or cosine (default: none)\n"
+    "  --lr-schedule S         step:EVERY:GAMMA (lr times GAMMA every EVERY epochs), exponential:GAMMA\n"
+    "                          (times GAMMA every epoch), cosine (down to 0 over the run), or\n"
+    "                          onecycle[:PCT][:linear] (PyTorch's OneCycleLR: from lr/25 up to lr over\n"
+    "                          the first PCT of the steps, default 0.3, then down to lr/25e4; half\n"
+    "                          cosines, or lines) (default: none)\n"
     "  --validation-split X    hold out the last X of the training data (default: 0)\n"
     "  --early-stopping N      stop when val_loss has not improved for N epochs, keep the best weights\n"
     "                          (needs --validation-split)\n"
@@ -63,8 +68,8 @@ static const char help[] =
 typedef struct {
     const char *arch, *data, *output, *optimizer, *checkpoint, *resume, *log, *schedule, *plot, *augment;
     long epochs, batch, threads, patience, verbose;
-    double lr, momentum, val_split, ema;
-    int nesterov, lr_set, epochs_set, recipe_set;
+    double lr, momentum, val_split, ema, wd;
+    int nesterov, lr_set, epochs_set, recipe_set, wd_set;
     uint64_t seed;
 } train_args;
 
@@ -92,6 +97,7 @@ static int parse(int argc, char **argv, train_args *a)
         else if (OPT("--batch-size")) NUM(cli_int, "--batch-size", 1, 65536, &a->batch);
         else if (OPT("--lr")) NUM(cli_float, "--lr", 1e-12, 1e6, &a->lr), a->lr_set = 1;
         else if (OPT("--momentum")) NUM(cli_float, "--momentum", 0, 0.999999, &a->momentum);
+        else if (OPT("--weight-decay")) NUM(cli_float, "--weight-decay", 0, 1e3, &a->wd), a->wd_set = 1;
         else if (OPT("--validation-split")) NUM(cli_float, "--validation-split", 0, 0.99, &a->val_split);
         else if (OPT("--ema")) NUM(cli_float, "--ema", 0.5, 0.999999, &a->ema);
         else if (OPT("--early-stopping")) NUM(cli_int, "--early-stopping", 1, 100000, &a->patience);
@@ -126,10 +132,11 @@ static int parse(int argc, char **argv, train_args *a)
 /* ---- the recipe as metadata pairs -------------------------------------- */
 
 enum { R_EPOCHS, R_SEED, R_OPT, R_LR, R_MOMENTUM, R_NESTEROV, R_SCHEDULE, R_BATCH, R_SPLIT, R_PATIENCE, R_AUGMENT,
-       R_EMA, R_N };
+       R_EMA, R_WD, R_N };
 static const char *const recipe_keys[R_N] = {"epochs",   "seed",        "optimizer",  "lr",
                                              "momentum", "nesterov",    "lr_schedule", "batch_size",
-                                             "validation_split", "early_stopping", "augment", "ema"};
+                                             "validation_split", "early_stopping", "augment", "ema",
+                                             "weight_decay"};
 typedef struct {
     char v[R_N][64];
 } recipe;
@@ -149,6 +156,7 @@ static void recipe_from_args(const train_args *a, const mn_augment *aug, recipe 
     snprintf(r->v[R_PATIENCE], 64, "%ld", a->patience);
     mn_augment_describe(aug, r->v[R_AUGMENT], 64);
     snprintf(r->v[R_EMA], 64, "%.9g", a->ema);
+    snprintf(r->v[R_WD], 64, "%.9g", a->wd_set ? a->wd : k == MN_ADAMW ? 0.01 : 0.0);
 }
 
 /* Fills a's recipe fields from a checkpoint's metadata. */
@@ -156,7 +164,7 @@ static int recipe_from_model(const mn_model *m, const char *path, train_args *a)
 {
     const char *v[R_N];
     for (int i = 0; i < R_N; i++)
-        if (!(v[i] = mn_model_meta(m, recipe_keys[i])) && i != R_AUGMENT && i != R_EMA) { /* newer than some checkpoints */
+        if (!(v[i] = mn_model_meta(m, recipe_keys[i])) && i != R_AUGMENT && i != R_EMA && i != R_WD) { /* newer than some checkpoints */
             fprintf(stderr, "mnist: %s: checkpoint metadata lacks '%s'\n", path, recipe_keys[i]);
             return -1;
         }
@@ -178,10 +186,12 @@ static int recipe_from_model(const mn_model *m, const char *path, train_args *a)
     a->val_split = atof(v[R_SPLIT]);
     a->patience = atol(v[R_PATIENCE]);
     a->ema = v[R_EMA] ? atof(v[R_EMA]) : 0;
+    a->wd = v[R_WD] ? atof(v[R_WD]) : 0, a->wd_set = mn_optim_kind_of(a->optimizer) == MN_ADAMW;
+    if (a->wd_set && !v[R_WD]) a->wd = 0.01;
     if (!a->epochs_set) a->epochs = atol(v[R_EPOCHS]);
     if (mn_optim_kind_of(a->optimizer) < 0 || a->batch < 1 || a->batch > 65536 || a->val_split < 0 ||
         a->val_split >= 1 || !(a->lr > 0 && a->lr <= 1e6) || a->patience < 0 || a->patience > 100000 ||
-        !(a->momentum >= 0 && a->momentum < 1) || !(a->ema == 0 || (a->ema >= 0.5 && a->ema < 1)) || a->epochs < 1 || a->epochs > 100000 ||
+        !(a->momentum >= 0 && a->momentum < 1) || !(a->wd >= 0 && a->wd <= 1e3) || !(a->ema == 0 || (a->ema >= 0.5 && a->ema < 1)) || a->epochs < 1 || a->epochs > 100000 ||
         mn_augment_parse(&aug, a->augment, &e)) {
         fprintf(stderr, "mnist: %s: checkpoint recipe is malformed\n", path);
         return -1;
@@ -193,7 +203,10 @@ static int recipe_from_model(const mn_model *m, const char *path, train_args *a)
 static int check_recipe(train_args *a, mn_train_opts *to)
 {
     if (mn_optim_kind_of(a->optimizer) < 0)
-        return cli_usage_error("train", "--optimizer must be adam, rmsprop or sgd, not '%s'", a->optimizer);
+        return cli_usage_error("train", "--optimizer must be adam, adamw, rmsprop, sgd or adadelta, not '%s'",
+                               a->optimizer);
+    if (a->wd_set && mn_optim_kind_of(a->optimizer) != MN_ADAMW)
+        return cli_usage_error("train", "--weight-decay applies to --optimizer adamw only");
     if ((a->momentum > 0 || a->nesterov) && mn_optim_kind_of(a->optimizer) != MN_SGD)
         return cli_usage_error("train", "--momentum and --nesterov apply to --optimizer sgd only");
     if (a->nesterov && a->momentum == 0) return cli_usage_error("train", "--nesterov needs --momentum > 0");
@@ -206,15 +219,26 @@ static int check_recipe(train_args *a, mn_train_opts *to)
         long every;
         double gamma;
         char tail;
+        double pct = 0.3;
+        int n = 0;
         if (!strcmp(a->schedule, "cosine")) {
             to->schedule = MN_LR_COSINE;
+        } else if (sscanf(a->schedule, "exponential:%lf%c", &gamma, &tail) == 1 && gamma > 0 && gamma <= 1) {
+            to->schedule = MN_LR_STEP, to->step_every = 1, to->step_gamma = (float)gamma;
+        } else if (!strncmp(a->schedule, "onecycle", 8) &&
+                   (!a->schedule[8] || !strcmp(a->schedule + 8, ":linear") ||
+                    (sscanf(a->schedule + 8, ":%lf%n", &pct, &n) == 1 && pct > 0 && pct < 1 &&
+                     (!a->schedule[8 + n] || !strcmp(a->schedule + 8 + n, ":linear"))))) {
+            to->schedule = MN_LR_ONECYCLE, to->onecycle_pct = (float)pct;
+            to->onecycle_linear = strstr(a->schedule, ":linear") != NULL;
         } else if (sscanf(a->schedule, "step:%ld:%lf%c", &every, &gamma, &tail) == 2 && every >= 1 &&
                    every <= 100000 && gamma > 0 && gamma <= 1) {
             to->schedule = MN_LR_STEP, to->step_every = (int)every, to->step_gamma = (float)gamma;
         } else {
             return cli_usage_error("train",
                                    "--lr-schedule must be step:EVERY:GAMMA (EVERY 1 to 100000, GAMMA in (0, 1], "
-                                   "e.g. step:2:0.5) or cosine, not '%s'",
+                                   "e.g. step:2:0.5), exponential:GAMMA, cosine or onecycle[:PCT][:linear] "
+                                   "(PCT in (0, 1)), not '%s'",
                                    a->schedule);
         }
     }
@@ -381,6 +405,7 @@ int cmd_train(int argc, char **argv)
     }
     opt.momentum = (float)a.momentum;
     opt.nesterov = a.nesterov;
+    if (a.wd_set) opt.weight_decay = (float)a.wd;
     if (a.ema > 0 && mn_optim_use_ema(&opt, (float)a.ema, &e)) {
         cli_fail(&e);
         goto out;

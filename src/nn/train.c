@@ -53,9 +53,26 @@ void mn_train_state_init(mn_train_state *st, uint64_t seed)
     st->best_val_loss = INFINITY;
 }
 
+/* From a (pct 0) to b (pct 1): PyTorch's _annealing_cos / _annealing_linear. */
+static double anneal(double a, double b, double pct, int linear)
+{
+    return linear ? a + (b - a) * pct : b + (a - b) / 2.0 * (1.0 + cos(3.14159265358979323846 * pct));
+}
+
+/* OneCycleLR's two phases: up to step pct*T - 1, then down to step T - 1. */
+static float onecycle(const mn_train_opts *opt, long t, long T)
+{
+    double max = opt->lr, initial = max / 25.0, min = initial / 1e4;
+    double up_end = (double)opt->onecycle_pct * (double)T - 1.0, end = (double)T - 1.0;
+    if ((double)t <= up_end) return (float)anneal(initial, max, up_end > 0 ? (double)t / up_end : 1.0, opt->onecycle_linear);
+    double span = end - up_end;
+    return (float)anneal(max, min, span > 0 ? ((double)t - up_end) / span : 1.0, opt->onecycle_linear);
+}
+
 float mn_lr_at(const mn_train_opts *opt, int epoch, long t, long T)
 {
     switch (opt->schedule) {
+    case MN_LR_ONECYCLE: return onecycle(opt, t, T);
     case MN_LR_STEP: return opt->lr * powf(opt->step_gamma, (float)(epoch / opt->step_every));
     case MN_LR_COSINE: return (float)(opt->lr * 0.5 * (1.0 + cos(3.14159265358979323846 * (double)t / (double)T)));
     default: return opt->lr;
