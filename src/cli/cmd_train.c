@@ -26,8 +26,11 @@ static const char help[] =
     "Trains a model on <data>/train-*, evaluates it on <data>/t10k-* and saves it.\n"
     "\n"
     "Recipe:\n"
-    "  --arch ARCH             preset (mlp, wide, 3b1b, cnn, lenet5) or layers, e.g. \"dense:128,relu,dense:10\"\n"
-    "                          (default: mlp; the layers: 'mnist summary --help')\n"
+    "  --arch ARCH             preset (mlp, wide, 3b1b, cnn, lenet5, pytorch-example, speedrun) or layers,\n"
+    "                          e.g. \"dense:128,relu,dense:10\" (default: mlp; the layers: 'mnist summary\n"
+    "                          --help'). pytorch-example and speedrun bring their recipe (optimizer, lr,\n"
+    "                          schedule, batch size, epochs, ...: 'mnist summary --arch P'), used for\n"
+    "                          every flag not given\n"
     "  --epochs N              passes over the training data (default: 5)\n"
     "  --batch-size N          samples per step (default: 32)\n"
     "  --optimizer NAME        adam, adamw, rmsprop, sgd or adadelta (default: adam)\n"
@@ -48,6 +51,9 @@ static const char help[] =
     "  --ema M                 also keep a moving average of the weights, avg = M*avg + (1-M)*w after\n"
     "                          each step (Keras's use_ema, ema_momentum); validation, the test and the\n"
     "                          saved model use it (default: off; e.g. 0.999, ~1000 steps)\n"
+    "  --normalize MEAN:STD    the layers see (pixel - MEAN) / STD, pixels in [0, 1] (PyTorch's\n"
+    "                          transforms.Normalize; kept in the model file, so eval, predict and\n"
+    "                          infer apply it too) or none (default: none)\n"
     "  --seed N                seed for initialisation, dropout, shuffling, augmentation (default: 1)\n"
     "\n"
     "Files:\n"
@@ -66,18 +72,21 @@ static const char help[] =
     "                          is); results do not depend on it\n";
 
 typedef struct {
-    const char *arch, *data, *output, *optimizer, *checkpoint, *resume, *log, *schedule, *plot, *augment;
+    const char *arch, *data, *output, *optimizer, *checkpoint, *resume, *log, *schedule, *plot, *augment, *normalize;
     long epochs, batch, threads, patience, verbose;
     double lr, momentum, val_split, ema, wd;
-    int nesterov, lr_set, epochs_set, recipe_set, wd_set;
+    int nesterov, lr_set, epochs_set, recipe_set, wd_set, opt_set;
+    double norm_mean, norm_std; /* --normalize MEAN:STD; std 0: none */
     uint64_t seed;
 } train_args;
 
-/* Parses argv into a; returns -1 to exit 0 (help shown), >0 to exit with it. */
-static int parse(int argc, char **argv, train_args *a)
+/* Parses argv into a (from the defaults with init, else on top of what a
+ * holds); returns -1 to exit 0 (help shown), >0 to exit with it. */
+static int parse(int argc, char **argv, train_args *a, int init)
 {
-    *a = (train_args){.arch = "mlp", .output = "model.bin", .optimizer = "adam", .epochs = 5, .batch = 32,
-                      .seed = 1, .verbose = 1};
+    if (init)
+        *a = (train_args){.arch = "mlp", .output = "model.bin", .optimizer = "adam", .epochs = 5, .batch = 32,
+                          .seed = 1, .verbose = 1};
     const char *v;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
@@ -91,7 +100,17 @@ static int parse(int argc, char **argv, train_args *a)
         if (!strcmp(s, "--nesterov")) a->nesterov = 1;
         else if (!strcmp(s, "--quiet") || !strcmp(s, "-q")) a->verbose = 0, recipe = 0;
         else if (OPT("--arch")) a->arch = v;
-        else if (OPT("--optimizer")) a->optimizer = v;
+        else if (OPT("--optimizer")) a->optimizer = v, a->opt_set = 1;
+        else if (OPT("--normalize")) {
+            char tail;
+            a->normalize = v;
+            if (r > 0 && strcmp(v, "none") &&
+                (sscanf(v, "%lf:%lf%c", &a->norm_mean, &a->norm_std, &tail) != 2 || !(a->norm_std > 0) ||
+                 !(a->norm_std < 1e6) || !(a->norm_mean > -1e6 && a->norm_mean < 1e6)))
+                return cli_usage_error("train", "--normalize needs MEAN:STD with STD > 0 (e.g. 0.1307:0.3081) or none, "
+                                                "not '%s'", v);
+            if (r > 0 && !strcmp(v, "none")) a->norm_mean = a->norm_std = 0;
+        }
         else if (OPT("--lr-schedule")) a->schedule = v;
         else if (OPT("--augment")) a->augment = v;
         else if (OPT("--batch-size")) NUM(cli_int, "--batch-size", 1, 65536, &a->batch);
@@ -129,14 +148,43 @@ static int parse(int argc, char **argv, train_args *a)
     return 0;
 }
 
+/* ---- a preset's recipe ---------------------------------------------------- */
+
+/* A preset that carries a recipe (mn_preset_recipe): its flags first, then
+ * the user's on top, so every flag the user gives wins. An optimizer the
+ * user names comes with its own defaults: the recipe's lr, momentum and
+ * weight decay are then dropped too. */
+static int apply_preset_recipe(int argc, char **argv, train_args *a)
+{
+    const char *recipe = a->resume ? NULL : mn_preset_recipe(a->arch);
+    if (!recipe) return 0;
+    static char buf[512];
+    char *args[64] = {"train"};
+    int n = 1;
+    snprintf(buf, sizeof buf, "%s", recipe);
+    for (char *t = strtok(buf, " "); t && n < 63; t = strtok(NULL, " ")) args[n++] = t;
+    train_args r;
+    int rc = parse(n, args, &r, 1);
+    if (rc) return rc < 0 ? EXIT_USAGE : rc; /* a bad table row: the tests catch it */
+    int user_opt = a->opt_set;
+    const char *arch = a->arch;
+    if (user_opt) r.lr = 0, r.lr_set = 0, r.momentum = 0, r.nesterov = 0, r.wd = 0, r.wd_set = 0;
+    r.recipe_set = 0;
+    rc = parse(argc, argv, &r, 0);
+    if (rc) return rc;
+    r.arch = arch;
+    *a = r;
+    return 0;
+}
+
 /* ---- the recipe as metadata pairs -------------------------------------- */
 
 enum { R_EPOCHS, R_SEED, R_OPT, R_LR, R_MOMENTUM, R_NESTEROV, R_SCHEDULE, R_BATCH, R_SPLIT, R_PATIENCE, R_AUGMENT,
-       R_EMA, R_WD, R_N };
+       R_EMA, R_WD, R_NORM, R_N };
 static const char *const recipe_keys[R_N] = {"epochs",   "seed",        "optimizer",  "lr",
                                              "momentum", "nesterov",    "lr_schedule", "batch_size",
                                              "validation_split", "early_stopping", "augment", "ema",
-                                             "weight_decay"};
+                                             "weight_decay", "normalize"};
 typedef struct {
     char v[R_N][64];
 } recipe;
@@ -156,6 +204,10 @@ static void recipe_from_args(const train_args *a, const mn_augment *aug, recipe 
     snprintf(r->v[R_PATIENCE], 64, "%ld", a->patience);
     mn_augment_describe(aug, r->v[R_AUGMENT], 64);
     snprintf(r->v[R_EMA], 64, "%.9g", a->ema);
+    if (a->norm_std > 0)
+        snprintf(r->v[R_NORM], 64, "%.9g:%.9g", a->norm_mean, a->norm_std);
+    else
+        snprintf(r->v[R_NORM], 64, "none");
     snprintf(r->v[R_WD], 64, "%.9g", a->wd_set ? a->wd : k == MN_ADAMW ? 0.01 : 0.0);
 }
 
@@ -164,7 +216,7 @@ static int recipe_from_model(const mn_model *m, const char *path, train_args *a)
 {
     const char *v[R_N];
     for (int i = 0; i < R_N; i++)
-        if (!(v[i] = mn_model_meta(m, recipe_keys[i])) && i != R_AUGMENT && i != R_EMA && i != R_WD) { /* newer than some checkpoints */
+        if (!(v[i] = mn_model_meta(m, recipe_keys[i])) && i != R_AUGMENT && i != R_EMA && i != R_WD && i != R_NORM) { /* newer than some checkpoints */
             fprintf(stderr, "mnist: %s: checkpoint metadata lacks '%s'\n", path, recipe_keys[i]);
             return -1;
         }
@@ -186,6 +238,8 @@ static int recipe_from_model(const mn_model *m, const char *path, train_args *a)
     a->val_split = atof(v[R_SPLIT]);
     a->patience = atol(v[R_PATIENCE]);
     a->ema = v[R_EMA] ? atof(v[R_EMA]) : 0;
+    /* the model file itself carries the normalisation (input_mean, input_std) */
+    if (!v[R_NORM] || sscanf(v[R_NORM], "%lf:%lf", &a->norm_mean, &a->norm_std) != 2) a->norm_mean = a->norm_std = 0;
     a->wd = v[R_WD] ? atof(v[R_WD]) : 0, a->wd_set = mn_optim_kind_of(a->optimizer) == MN_ADAMW;
     if (a->wd_set && !v[R_WD]) a->wd = 0.01;
     if (!a->epochs_set) a->epochs = atol(v[R_EPOCHS]);
@@ -336,8 +390,9 @@ static FILE *open_log(const char *path, int append)
 int cmd_train(int argc, char **argv)
 {
     train_args a;
-    int rc = parse(argc, argv, &a);
+    int rc = parse(argc, argv, &a, 1);
     if (rc) return rc < 0 ? 0 : rc;
+    if ((rc = apply_preset_recipe(argc, argv, &a))) return rc < 0 ? 0 : rc;
     mn_err e;
     mn_model m = {0};
     mn_optim opt = {0};
@@ -390,6 +445,7 @@ int cmd_train(int argc, char **argv)
             goto out;
         }
     } else if (mn_model_build(&m, a.arch, (mn_shape){1, train.rows, train.cols}, train.n_classes, &e) ||
+               (a.norm_std > 0 && mn_model_set_normalize(&m, (float)a.norm_mean, (float)a.norm_std, &e)) ||
                mn_model_alloc(&m, (int)a.batch, &e)) {
         cli_fail(&e);
         goto out;
