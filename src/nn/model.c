@@ -24,6 +24,11 @@ static const struct {
     {"pytorch-example",
      "conv:32:3,relu,conv:64:3,relu,maxpool:2,dropout:0.25,flatten,dense:128,relu,dropout:0.5,dense:%d",
      "--optimizer adadelta --lr 1.0 --lr-schedule step:1:0.7 --epochs 14 --batch-size 64 --normalize 0.1307:0.3081"},
+    /* the fastest recipe to 99% we found on two cores (README.md): BatchNorm
+     * after the pooling, so that each conv still computes its ReLU and
+     * pooling, on maps a quarter the size */
+    {"speedrun", "conv:16:3,relu,maxpool:2,batchnorm,conv:32:3,relu,maxpool:2,batchnorm,flatten,dense:%d",
+     "--optimizer adam --lr 0.01 --lr-schedule onecycle --epochs 3 --batch-size 128"},
 };
 #define N_PRESETS (sizeof presets / sizeof *presets)
 
