@@ -59,6 +59,8 @@ def main():
     except FileNotFoundError as e:
         raise SystemExit(f"torch_eval.py: {e}")
     x = x.reshape(-1, *shape)
+    if "input_std" in meta:  # mnist train --normalize: transforms.Normalize(mean, std)
+        x = (x - float(meta["input_mean"])) / float(meta["input_std"])
     with torch.no_grad():
         logits = model(x)
         loss = nn.functional.cross_entropy(logits, y).item()
