@@ -174,6 +174,7 @@ static int apply_preset_recipe(int argc, char **argv, train_args *a)
     if (rc) return rc;
     r.arch = arch;
     *a = r;
+    if (a->verbose) printf("%s's recipe: %s (flags given override it)\n", arch, recipe);
     return 0;
 }
 
