@@ -197,6 +197,9 @@ def build(arch, input_shape):
             h = (h - 1) * stride[0] - 2 * padding[0] + kh
             w = (w - 1) * stride[1] - 2 * padding[1] + kw
             c = filters
+        elif kind == "batchnorm":
+            # ours normalises per feature of a flat input, per channel of maps
+            layers.append(nn.BatchNorm1d(flat) if flat is not None else nn.BatchNorm2d(c))
         elif kind == "dropout":
             layers.append(nn.Dropout(float(arg)))
         elif kind in ("lstm", "gru"):

@@ -38,9 +38,9 @@ def read_safetensors(path):
     meta = header.pop("__metadata__", {})
     state = {}
     for name, t in header.items():
-        assert t["dtype"] == "F32", t["dtype"]
+        dtype = {"F32": torch.float32, "I64": torch.int64}[t["dtype"]]  # I64: num_batches_tracked
         b, e = t["data_offsets"]
-        state[name] = torch.frombuffer(bytearray(data[b:e]), dtype=torch.float32).reshape(t["shape"])
+        state[name] = torch.frombuffer(bytearray(data[b:e]), dtype=dtype).reshape(t["shape"])
     return state, meta
 
 
@@ -59,6 +59,8 @@ def main():
     except FileNotFoundError as e:
         raise SystemExit(f"torch_eval.py: {e}")
     x = x.reshape(-1, *shape)
+    if "input_std" in meta:  # mnist train --normalize: transforms.Normalize(mean, std)
+        x = (x - float(meta["input_mean"])) / float(meta["input_std"])
     with torch.no_grad():
         logits = model(x)
         loss = nn.functional.cross_entropy(logits, y).item()

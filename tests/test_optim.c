@@ -29,18 +29,31 @@ static void check_long(mn_optim_kind kind)
     for (int t = 1; t <= STEPS; t++) {
         for (int i = 0; i < N; i++) g[i] = i % 97 == 0 ? 0.0f : (float)(cos(i * 1.3 + t) * pow(10.0, -(i % 7)));
         memcpy(before, p, N * sizeof *p);
+        if (kind == MN_ADADELTA)
+            for (int i = 0; i < N; i++) rs[i] = o.m[i]; /* u before the step */
         mn_set_threads(1);
         mn_optim_step(&o, p, g);
         mn_set_threads(2);
         mn_optim_step(&o2, p2, g);
         double alpha = 0.01 * sqrt(1 - pow(0.999, t)) / (1 - pow(0.9, t));
         for (int i = 0; i < N; i++) {
-            double gi = g[i], upd, sm = 0, sv;
-            if (kind == MN_ADAM) {
+            double gi = g[i], upd, sm = 0, sv, scale = -1, ulps = 1;
+            if (kind == MN_ADADELTA) {
+                rv[i] = 0.9 * rv[i] + 0.1 * gi * gi;
+                double d = sqrt(rs[i] + 1e-6) / sqrt((double)o.v[i] + 1e-6) * gi;
+                upd = 0.01 * d;
+                rm[i] = 0.9 * rs[i] + 0.1 * d * d;
+                sm = fabs(o.m[i] - rm[i]) / (rm[i] + 1e-30);
+            } else if (kind == MN_ADAM || kind == MN_ADAMW) {
                 rm[i] = 0.9 * rm[i] + 0.1 * gi;
                 rs[i] = 0.9 * rs[i] + 0.1 * fabs(gi); /* m's scale: its terms cancel when g changes sign */
                 rv[i] = 0.999 * rv[i] + 0.001 * gi * gi;
                 upd = alpha * o.m[i] / (sqrt(o.v[i]) + 1e-7);
+                if (kind == MN_ADAMW) { /* decoupled decay, lr * 0.01, rounded once more */
+                    scale = fabs(upd) + fabs(before[i] * 1e-4);
+                    upd += before[i] * 0.01 * 0.01;
+                    ulps = 2;
+                }
                 sm = fabs(o.m[i] - rm[i]) / (rs[i] + 1e-30);
             } else {
                 rv[i] = 0.9 * rv[i] + 0.1 * gi * gi;
@@ -51,7 +64,7 @@ static void check_long(mn_optim_kind kind)
             if (sv > worst_state) worst_state = sv;
             double got = (double)before[i] - (double)p[i];
             double ulp = fabs((double)nextafterf(before[i], INFINITY) - before[i]);
-            double err = (fabs(got - upd) - ulp) / (fabs(upd) + 1e-30);
+            double err = (fabs(got - upd) - ulps * ulp) / ((scale >= 0 ? scale : fabs(upd)) + 1e-30);
             if (err > worst) worst = err;
         }
     }
@@ -163,8 +176,28 @@ int main(void)
     CHECK(mn_optim_kind_of("adam") == MN_ADAM && mn_optim_kind_of("sgd") == MN_SGD);
     CHECK(mn_optim_kind_of("rmsprop") == MN_RMSPROP && mn_optim_kind_of("adagrad") == -1);
     CHECK(mn_optim_default_lr(MN_SGD) == 0.01f && mn_optim_default_lr(MN_ADAM) == 0.001f);
+    /* Adadelta's first step, PyTorch's defaults: rho 0.9, eps 1e-6, lr 1 */
+    CHECK(mn_optim_init(&o, MN_ADADELTA, mn_optim_default_lr(MN_ADADELTA), 2, &e) == 0);
+    CHECK(o.lr == 1.0f && o.rho == 0.9f && o.eps == 1e-6f && mn_optim_kind_of("adadelta") == MN_ADADELTA);
+    p[0] = 1, p[1] = 1;
+    mn_optim_step(&o, p, g);
+    double d0 = sqrt(1e-6) / sqrt(0.1 * 0.25 + 1e-6) * 0.5;
+    CHECK_NEAR(p[0], 1 - d0, 1e-6);
+    CHECK_NEAR(o.m[0], 0.1 * d0 * d0, 1e-9);
+    mn_optim_free(&o);
+    /* AdamW: the first step is Adam's after p *= 1 - lr*wd */
+    CHECK(mn_optim_init(&o, MN_ADAMW, 0.001f, 2, &e) == 0);
+    CHECK(o.weight_decay == 0.01f && mn_optim_kind_of("adamw") == MN_ADAMW);
+    o.weight_decay = 0.5f;
+    p[0] = 2, p[1] = 2;
+    mn_optim_step(&o, p, g);
+    CHECK_NEAR(p[0], 2 * (1 - 0.001 * 0.5) - 0.001, 1e-6);
+    CHECK_NEAR(p[1], 2 * (1 - 0.001 * 0.5) + 0.001, 1e-6);
+    mn_optim_free(&o);
     check_long(MN_ADAM);
     check_long(MN_RMSPROP);
+    check_long(MN_ADAMW);
+    check_long(MN_ADADELTA);
     check_ema();
     return test_summary("test_optim");
 }

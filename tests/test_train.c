@@ -116,7 +116,7 @@ static void test_no_allocation_in_step(void)
     CHECK(allocs == at_start + 2); /* the wrapping sees our calls */
     const char *archs[] = {"mlp", "wide", "3b1b"};
     for (int a = 0; a < 3; a++) {
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < MN_N_OPTIM; k++) {
             mn_model m;
             mn_optim o;
             mn_err e;
@@ -150,15 +150,16 @@ static void test_no_allocation_in_step(void)
 static void test_backward_step(void)
 {
     static const char *const archs[] = {"mlp", "dense:40,relu,dense:30,sigmoid,dense:10",
-                                        "conv:4:3,relu,maxpool:2,dense:10"};
+                                        "conv:4:3,relu,maxpool:2,dense:10",
+                                        "conv:4:3,batchnorm,relu,maxpool:2,dense:16,batchnorm,dense:10"};
     mn_dataset ds;
     make_data(&ds, 300, 5);
     int idx[300];
     for (int i = 0; i < 300; i++) idx[i] = (i * 7) % 300;
     for (int th = 1; th <= 2; th++) {
         mn_set_threads(th);
-        for (int a = 0; a < 3; a++)
-            for (int k = 0; k < 3; k++) {
+        for (int a = 0; a < 4; a++)
+            for (int k = 0; k < MN_N_OPTIM; k++) {
                 int B = a == 1 ? 300 : 32;
                 mn_model m[2];
                 mn_optim o[2];
@@ -185,7 +186,8 @@ static void test_backward_step(void)
                 size_t bytes = m[0].n_params * sizeof(float);
                 int same = memcmp(m[0].params, m[1].params, bytes) == 0 && memcmp(o[0].m, o[1].m, bytes) == 0 &&
                            memcmp(o[0].v, o[1].v, bytes) == 0 && o[0].step == o[1].step &&
-                           (!o[0].ema || memcmp(o[0].ema, o[1].ema, bytes) == 0);
+                           (!o[0].ema || memcmp(o[0].ema, o[1].ema, bytes) == 0) &&
+                           memcmp(m[0].state, m[1].state, m[0].n_state) == 0;
                 CHECK_MSG(same, "fused step differs: %s, %s, %d threads", archs[a], mn_optim_name((mn_optim_kind)k), th);
                 for (int f = 0; f < 2; f++) mn_optim_free(&o[f]), mn_model_free(&m[f]);
             }
@@ -288,6 +290,23 @@ static void test_schedules_and_stops(void)
     CHECK_NEAR(mn_lr_at(&o, 0, 0, 10), 0.1, 1e-7);
     CHECK_NEAR(mn_lr_at(&o, 0, 5, 10), 0.05, 1e-7);
     CHECK_NEAR(mn_lr_at(&o, 0, 10, 10), 0.0, 1e-7);
+    /* OneCycleLR, against torch.optim.lr_scheduler.OneCycleLR(max_lr=0.1,
+     * total_steps=100, cycle_momentum=False) stepped 100 times */
+    o.schedule = MN_LR_ONECYCLE, o.onecycle_pct = 0.3f;
+    CHECK_NEAR(mn_lr_at(&o, 0, 0, 100), 0.004, 1e-8);
+    CHECK_NEAR(mn_lr_at(&o, 0, 10, 100), 0.029516395, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 0, 29, 100), 0.1, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 0, 30, 100), 0.099949654, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 3, 50, 100), 0.079389345, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 9, 99, 100), 4e-7, 1e-10);
+    o.onecycle_pct = 0.25f, o.onecycle_linear = 1; /* pct_start=0.25, anneal_strategy='linear' */
+    CHECK_NEAR(mn_lr_at(&o, 0, 10, 100), 0.044, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 0, 24, 100), 0.1, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 0, 30, 100), 0.092000032, 1e-7);
+    CHECK_NEAR(mn_lr_at(&o, 0, 50, 100), 0.065333472, 1e-7);
+    /* exponential:0.7 is step:1:0.7 */
+    o = (mn_train_opts){.lr = 1.0f, .schedule = MN_LR_STEP, .step_every = 1, .step_gamma = 0.7f};
+    CHECK_NEAR(mn_lr_at(&o, 3, 300, 1000), 0.343, 1e-6);
 
     /* divergence: a huge learning rate ends with an error naming a layer */
     mn_dataset ds;
@@ -308,7 +327,7 @@ static void test_schedules_and_stops(void)
      * impossible -1), training stops after `patience` epochs and the best
      * weights (preloaded) come back */
     setup(&m, &opt, 32);
-    float *best = calloc(m.n_params, sizeof *best), *after1 = malloc(m.n_params * sizeof *after1);
+    float *best = calloc(mn_train_best_floats(&m), sizeof *best), *after1 = malloc(m.n_params * sizeof *after1);
     for (size_t i = 0; i < m.n_params; i++) after1[i] = (float)i;
     memcpy(best, after1, m.n_params * sizeof(float));
     watch w = {0};
@@ -326,6 +345,38 @@ static void test_schedules_and_stops(void)
     CHECK(mn_train(&m, &opt, &ds, &t2, &s2, NULL, NULL, &e) == 0);
     CHECK(s2.best_epoch >= 1 && isfinite(s2.best_val_loss));
     free(best), free(after1);
+    mn_model_free(&m), mn_optim_free(&opt);
+
+    /* with BatchNorm, the best epoch's running statistics come back with its
+     * weights (Keras's restore_best_weights), and ride in a checkpoint */
+    mn_model_build(&m, "conv:4:3,batchnorm,relu,maxpool:2,dense:10", (mn_shape){1, 12, 12}, 10, &e);
+    mn_model_alloc(&m, 32, &e);
+    mn_optim_init(&opt, MN_ADAM, 0.001f, m.n_params, &e);
+    mn_model_init(&m, 9);
+    size_t nb = mn_train_best_floats(&m);
+    CHECK(nb == m.n_params + m.n_state / 4 && m.n_state > 0);
+    best = calloc(nb, sizeof *best);
+    for (size_t i = 0; i < nb; i++) best[i] = (float)i;
+    float *want = malloc(nb * sizeof *want);
+    memcpy(want, best, nb * sizeof *want);
+    mn_train_state_init(&s2, 1);
+    s2.best_val_loss = -1;
+    t2.epochs = 20, t2.best = best;
+    CHECK(mn_train(&m, &opt, &ds, &t2, &s2, NULL, NULL, &e) == 0);
+    CHECK(!memcmp(m.params, want, m.n_params * sizeof(float)) && !memcmp(m.state, want + m.n_params, m.n_state));
+    char path[64];
+    snprintf(path, sizeof path, "test_train_bn_%d.bin", (int)getpid());
+    CHECK(mn_checkpoint_save(path, &m, &opt, &s2, best, NULL, NULL, 0, &e) == 0);
+    memset(best, 0, nb * sizeof *best);
+    mn_model c;
+    mn_optim oc;
+    CHECK(mn_model_load(&c, path, 32, &e) == 0);
+    mn_optim_init(&oc, MN_ADAM, 0.001f, c.n_params, &e);
+    CHECK(mn_checkpoint_load(path, &c, &oc, &s2, best, &e) == 0);
+    CHECK(!memcmp(best, want, nb * sizeof *best) && !memcmp(c.state, m.state, m.n_state));
+    remove(path);
+    free(best), free(want);
+    mn_model_free(&c), mn_optim_free(&oc);
     mn_model_free(&m), mn_optim_free(&opt);
     mn_dataset_free(&ds);
 }

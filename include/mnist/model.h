@@ -49,6 +49,8 @@ typedef struct {
     float **dact;  /* dact[i]: gradient of the loss w.r.t. act[i]; mn_model_backward leaves it
                       alone below the first layer with parameters (nothing there needs it) */
     float *input;  /* [max_batch x input size] */
+    float input_mean, input_std; /* std > 0: the layers see (input - mean) / std (mn_model_set_normalize) */
+    float *norm;   /* [max_batch x input size]: that normalised copy, or NULL */
     float *dinput; /* [max_batch x input size]: the input's gradient (mn_model_backward_from) */
     float *probs;  /* [max_batch x n_classes] (x output size when n_classes is 0) */
     int *labels;   /* [max_batch] */
@@ -61,6 +63,17 @@ typedef struct {
 /* The i-th preset's name (mlp, wide, 3b1b, cnn, lenet5), NULL past the
  * last: an arch string may be one of them. */
 const char *mn_preset_name(int i);
+
+/* The recipe a preset carries (`mnist train` flags, e.g. "--optimizer
+ * adadelta --lr 1.0 ..."), or NULL. */
+const char *mn_preset_recipe(const char *name);
+
+/* Between mn_model_build and mn_model_alloc: the layers see
+ * (input - mean) / std instead of the input (PyTorch's
+ * transforms.Normalize), computed into a copy at the start of each pass, so
+ * m->input is left as given. Saved in the model file's metadata (input_mean,
+ * input_std) and applied again when it is loaded. */
+int mn_model_set_normalize(mn_model *m, float mean, float std, mn_err *e);
 
 /* Parses arch for the given input shape, computes all shapes and parameter
  * offsets. Does not allocate buffers. The last layer must produce exactly

@@ -5,8 +5,13 @@
  *   RMSprop  s = rho*s + (1-rho)*g^2;  p -= lr*g / (sqrt(s) + eps)
  *   Adam     m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2;
  *            p -= lr*sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)
+ *   AdamW    p *= 1 - lr*weight_decay, then Adam (decoupled weight decay,
+ *            Loshchilov & Hutter; PyTorch's default weight_decay 0.01)
+ *   Adadelta v = rho*v + (1-rho)*g^2;  d = sqrt(u+eps)/sqrt(v+eps) * g;
+ *            u = rho*u + (1-rho)*d^2;  p -= lr*d
+ *            (PyTorch's: rho 0.9, eps 1e-6, lr 1.0)
  *
- * eps is 1e-7 as in Keras. The state (m, v) is two more buffers the size of
+ * eps is 1e-7 as in Keras (Adadelta: 1e-6). The state (m, v) is two more buffers the size of
  * the parameters, so a step is a single loop and a checkpoint is a write.
  *
  * Optionally (Keras's use_ema=True) the step also keeps an exponential
@@ -16,7 +21,10 @@
  *
  * Averaging the last ~1/(1-mom) steps' weights smooths out the noise of the
  * final steps; the trainer evaluates and saves the average (Keras's fit()
- * overwrites the weights with it at the end).
+ * overwrites the weights with it at the end). Only the trainable weights are
+ * averaged, as in Keras (its EMA covers trainable_variables): a layer's state
+ * (BatchNorm's running statistics) stays the live one, which was measured
+ * on the live weights' activations and is what Keras keeps too.
  */
 #ifndef MNIST_OPTIM_H
 #define MNIST_OPTIM_H
@@ -25,28 +33,32 @@
 
 #include "mnist/error.h"
 
-typedef enum { MN_SGD, MN_RMSPROP, MN_ADAM } mn_optim_kind;
+typedef enum { MN_SGD, MN_RMSPROP, MN_ADAM, MN_ADAMW, MN_ADADELTA, MN_N_OPTIM } mn_optim_kind;
 
 typedef struct {
     mn_optim_kind kind;
     float lr;
     float momentum; /* SGD */
     int nesterov;   /* SGD */
-    float rho;      /* RMSprop, 0.9 */
+    float rho;      /* RMSprop, Adadelta: 0.9 */
     float beta1, beta2; /* Adam, 0.9 / 0.999 */
-    float eps;      /* 1e-7 */
+    float eps;      /* 1e-7 (Adadelta 1e-6) */
+    float weight_decay; /* AdamW: 0.01 */
     long step;      /* steps taken */
     size_t n;
-    float *m, *v;   /* state: SGD velocity in m; RMSprop mean square in v */
+    float *m, *v;   /* state: SGD velocity in m; RMSprop mean square in v;
+                       Adadelta squared updates' average in m, squared gradients' in v */
     float alpha;    /* this step's rate (Adam: lr with the bias corrections) */
     float ema_momentum; /* 0: no moving average */
     float *ema;     /* the moving average of the weights, or NULL */
 } mn_optim;
 
-/* Name <-> kind: "sgd", "rmsprop", "adam". Returns -1 for unknown names. */
+/* Name <-> kind: "sgd", "rmsprop", "adam", "adamw", "adadelta". Returns -1
+ * for unknown names. */
 int mn_optim_kind_of(const char *name);
 const char *mn_optim_name(mn_optim_kind k);
-/* Keras's default learning rate: 0.01 for SGD, 0.001 otherwise. */
+/* Keras's default learning rate: 0.01 for SGD, 0.001 otherwise (Adadelta:
+ * PyTorch's 1.0). */
 float mn_optim_default_lr(mn_optim_kind k);
 
 /* Sets Keras defaults for kind with learning rate lr and allocates state for

@@ -24,7 +24,13 @@
 #include "mnist/model.h"
 #include "mnist/optim.h"
 
-typedef enum { MN_LR_CONSTANT, MN_LR_STEP, MN_LR_COSINE } mn_lr_schedule;
+/* MN_LR_STEP: lr * gamma^(epoch / every) (PyTorch's StepLR; "exponential:G"
+ * is every 1, ExponentialLR stepped per epoch); MN_LR_COSINE: half a cosine
+ * from lr to 0 over all steps; MN_LR_ONECYCLE: PyTorch's OneCycleLR per step
+ * (max_lr = lr, div_factor 25, final_div_factor 1e4): from lr/25 up to lr
+ * over the first onecycle_pct of the steps, then down to lr/25e4, along a
+ * half cosine or (onecycle_linear) a line. The momentum is not cycled. */
+typedef enum { MN_LR_CONSTANT, MN_LR_STEP, MN_LR_COSINE, MN_LR_ONECYCLE } mn_lr_schedule;
 
 typedef struct {
     int epochs;             /* total epochs, counting those already done (Keras's initial_epoch) */
@@ -34,8 +40,12 @@ typedef struct {
     mn_lr_schedule schedule;
     int step_every;         /* MN_LR_STEP: multiply by step_gamma every step_every epochs */
     float step_gamma;
+    float onecycle_pct;     /* MN_LR_ONECYCLE: fraction of the steps going up (PyTorch's pct_start, 0.3) */
+    int onecycle_linear;    /* MN_LR_ONECYCLE: straight lines instead of half cosines */
     int patience;           /* > 0: early stopping on val_loss, restoring the best weights */
-    float *best;            /* with patience: caller's buffer of n_params floats for the best weights */
+    float *best;            /* with patience: caller's buffer of mn_train_best_floats(m) floats for the
+                             * best weights and, after them, the layers' state (BatchNorm's running
+                             * statistics: Keras's restore_best_weights restores them too) */
     volatile sig_atomic_t *stop; /* if non-NULL and set, stop after the current step */
     mn_augment augment;     /* random shifts / flips of training images (augment.h); zero: off */
     int auto_threads;       /* > 1: choose between 1 and this many threads by timing steps
@@ -97,10 +107,14 @@ void mn_evaluate(mn_model *m, const mn_dataset *ds, int first, int count, double
 
 /* Checkpoints: the model file plus opt.m, opt.v (optimizer moments),
  * opt.ema (the weights' moving average, if kept), es.best (best weights,
- * with early stopping) and the optimizer step, RNG
+ * with early stopping), es.best_state (the layers' state then, as I64) and
+ * the optimizer step, RNG
  * states and training state in the metadata. Written atomically. */
 int mn_checkpoint_save(const char *path, const mn_model *m, const mn_optim *o, const mn_train_state *st,
                        const float *best, const char *const *keys, const char *const *vals, int n_meta, mn_err *e);
+/* Floats of early stopping's buffer (mn_train_opts.best): the parameters,
+ * then the layers' state (n_state bytes, a multiple of 8). */
+size_t mn_train_best_floats(const mn_model *m);
 /* True if a loaded model file is a checkpoint. */
 int mn_is_checkpoint(const mn_model *m);
 /* Loads into a model and optimizer already built and allocated for the same

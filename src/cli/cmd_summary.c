@@ -8,12 +8,15 @@
 static const char help[] =
     "Usage: mnist summary [--arch ARCH]\n"
     "\n"
-    "Prints the layers, output shapes and parameter counts of a model (for 28x28 inputs, 10 classes).\n"
+    "Prints the layers, output shapes and parameter counts of a model (for 28x28 inputs, 10 classes),\n"
+    "and the training recipe of a preset that has one.\n"
     "\n"
-    "  --arch ARCH   a preset (mlp, wide, 3b1b, cnn, lenet5, rnn, vit) or layers such as\n"
-    "                \"dense:128,relu,dropout:0.2,dense:10\" (default: mlp)\n"
+    "  --arch ARCH   a preset (mlp, wide, 3b1b, cnn, lenet5, rnn, vit, pytorch-example, speedrun) or\n"
+    "                layers such as \"dense:128,relu,dropout:0.2,dense:10\" (default: mlp)\n"
     "\n"
     "Layers: flatten, dense:N, relu, sigmoid, tanh, gelu, dropout:RATE, softmax,\n"
+    "  batchnorm                                      batch normalisation (PyTorch's BatchNorm1d on a flat\n"
+    "                                                 input, BatchNorm2d on maps; momentum 0.1, eps 1e-5)\n"
     "  conv:F:K[:sS][:same|:valid|:pP][:he|:glorot]   F filters, kernel K (N or NxM), stride S, padding P;\n"
     "                                                 weights He-uniform (default) or Glorot-uniform\n"
     "  maxpool:K[:sS], avgpool:K[:sS]                 pooling windows K, stride S (default K)\n"
@@ -45,5 +48,7 @@ int cmd_summary(int argc, char **argv)
     mn_err e;
     if (mn_model_build(&m, arch, (mn_shape){1, 28, 28}, 10, &e)) return cli_usage_error("summary", "%s", e.msg);
     mn_model_summary(&m, stdout);
+    const char *recipe = mn_preset_recipe(arch);
+    if (recipe) printf("Recipe (mnist train uses these flags where none are given):\n  %s\n", recipe);
     return 0;
 }

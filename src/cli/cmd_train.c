@@ -26,15 +26,23 @@ static const char help[] =
     "Trains a model on <data>/train-*, evaluates it on <data>/t10k-* and saves it.\n"
     "\n"
     "Recipe:\n"
-    "  --arch ARCH             preset (mlp, wide, 3b1b, cnn, lenet5, rnn, vit) or layers, e.g. \"dense:128,relu,dense:10\"\n"
-    "                          (default: mlp; the layers: 'mnist summary --help')\n"
+    "  --arch ARCH             preset (mlp, wide, 3b1b, cnn, lenet5, rnn, vit, pytorch-example, speedrun)\n"
+    "                          or layers, e.g. \"dense:128,relu,dense:10\" (default: mlp; the layers: 'mnist\n"
+    "                          summary --help'). pytorch-example and speedrun bring their recipe (optimizer, lr,\n"
+    "                          schedule, batch size, epochs, ...: 'mnist summary --arch P'), used for\n"
+    "                          every flag not given\n"
     "  --epochs N              passes over the training data (default: 5)\n"
     "  --batch-size N          samples per step (default: 32)\n"
-    "  --optimizer NAME        adam, rmsprop or sgd (default: adam)\n"
-    "  --lr X                  learning rate (default: 0.001; 0.01 for sgd)\n"
+    "  --optimizer NAME        adam, adamw, rmsprop, sgd or adadelta (default: adam)\n"
+    "  --lr X                  learning rate (default: 0.001; 0.01 for sgd, 1.0 for adadelta)\n"
+    "  --weight-decay X        adamw's decoupled weight decay, w -= lr*X*w each step (default: 0.01)\n"
     "  --momentum X            sgd momentum (default: 0)\n"
     "  --nesterov              sgd with Nesterov momentum\n"
-    "  --lr-schedule S         step:EVERY:GAMMA (lr times GAMMA every EVERY epochs) or cosine (default: none)\n"
+    "  --lr-schedule S         step:EVERY:GAMMA (lr times GAMMA every EVERY epochs), exponential:GAMMA\n"
+    "                          (times GAMMA every epoch), cosine (down to 0 over the run), or\n"
+    "                          onecycle[:PCT][:linear] (PyTorch's OneCycleLR: from lr/25 up to lr over\n"
+    "                          the first PCT of the steps, default 0.3, then down to lr/25e4; half\n"
+    "                          cosines, or lines) (default: none)\n"
     "  --validation-split X    hold out the last X of the training data (default: 0)\n"
     "  --early-stopping N      stop when val_loss has not improved for N epochs, keep the best weights\n"
     "                          (needs --validation-split)\n"
@@ -43,6 +51,9 @@ static const char help[] =
     "  --ema M                 also keep a moving average of the weights, avg = M*avg + (1-M)*w after\n"
     "                          each step (Keras's use_ema, ema_momentum); validation, the test and the\n"
     "                          saved model use it (default: off; e.g. 0.999, ~1000 steps)\n"
+    "  --normalize MEAN:STD    the layers see (pixel - MEAN) / STD, pixels in [0, 1] (PyTorch's\n"
+    "                          transforms.Normalize; kept in the model file, so eval, predict and\n"
+    "                          infer apply it too) or none (default: none)\n"
     "  --seed N                seed for initialisation, dropout, shuffling, augmentation (default: 1)\n"
     "\n"
     "Files:\n"
@@ -67,18 +78,21 @@ static const char help[] =
     "                          is); results do not depend on it\n";
 
 typedef struct {
-    const char *arch, *data, *output, *optimizer, *checkpoint, *resume, *log, *schedule, *plot, *augment;
+    const char *arch, *data, *output, *optimizer, *checkpoint, *resume, *log, *schedule, *plot, *augment, *normalize;
     long epochs, batch, threads, patience, verbose;
-    double lr, momentum, val_split, ema;
-    int nesterov, lr_set, epochs_set, recipe_set, transpose;
+    double lr, momentum, val_split, ema, wd;
+    int nesterov, lr_set, epochs_set, recipe_set, wd_set, opt_set, transpose;
+    double norm_mean, norm_std; /* --normalize MEAN:STD; std 0: none */
     uint64_t seed;
 } train_args;
 
-/* Parses argv into a; returns -1 to exit 0 (help shown), >0 to exit with it. */
-static int parse(int argc, char **argv, train_args *a)
+/* Parses argv into a (from the defaults with init, else on top of what a
+ * holds); returns -1 to exit 0 (help shown), >0 to exit with it. */
+static int parse(int argc, char **argv, train_args *a, int init)
 {
-    *a = (train_args){.arch = "mlp", .output = "model.bin", .optimizer = "adam", .epochs = 5, .batch = 32,
-                      .seed = 1, .verbose = 1};
+    if (init)
+        *a = (train_args){.arch = "mlp", .output = "model.bin", .optimizer = "adam", .epochs = 5, .batch = 32,
+                          .seed = 1, .verbose = 1};
     const char *v;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
@@ -92,12 +106,23 @@ static int parse(int argc, char **argv, train_args *a)
         if (!strcmp(s, "--nesterov")) a->nesterov = 1;
         else if (!strcmp(s, "--quiet") || !strcmp(s, "-q")) a->verbose = 0, recipe = 0;
         else if (OPT("--arch")) a->arch = v;
-        else if (OPT("--optimizer")) a->optimizer = v;
+        else if (OPT("--optimizer")) a->optimizer = v, a->opt_set = 1;
+        else if (OPT("--normalize")) {
+            char tail;
+            a->normalize = v;
+            if (r > 0 && strcmp(v, "none") &&
+                (sscanf(v, "%lf:%lf%c", &a->norm_mean, &a->norm_std, &tail) != 2 || !(a->norm_std > 0) ||
+                 !(a->norm_std < 1e6) || !(a->norm_mean > -1e6 && a->norm_mean < 1e6)))
+                return cli_usage_error("train", "--normalize needs MEAN:STD with STD > 0 (e.g. 0.1307:0.3081) or none, "
+                                                "not '%s'", v);
+            if (r > 0 && !strcmp(v, "none")) a->norm_mean = a->norm_std = 0;
+        }
         else if (OPT("--lr-schedule")) a->schedule = v;
         else if (OPT("--augment")) a->augment = v;
         else if (OPT("--batch-size")) NUM(cli_int, "--batch-size", 1, 65536, &a->batch);
         else if (OPT("--lr")) NUM(cli_float, "--lr", 1e-12, 1e6, &a->lr), a->lr_set = 1;
         else if (OPT("--momentum")) NUM(cli_float, "--momentum", 0, 0.999999, &a->momentum);
+        else if (OPT("--weight-decay")) NUM(cli_float, "--weight-decay", 0, 1e3, &a->wd), a->wd_set = 1;
         else if (OPT("--validation-split")) NUM(cli_float, "--validation-split", 0, 0.99, &a->val_split);
         else if (OPT("--ema")) NUM(cli_float, "--ema", 0.5, 0.999999, &a->ema);
         else if (OPT("--early-stopping")) NUM(cli_int, "--early-stopping", 1, 100000, &a->patience);
@@ -130,13 +155,44 @@ static int parse(int argc, char **argv, train_args *a)
     return 0;
 }
 
+/* ---- a preset's recipe ---------------------------------------------------- */
+
+/* A preset that carries a recipe (mn_preset_recipe): its flags first, then
+ * the user's on top, so every flag the user gives wins. An optimizer the
+ * user names comes with its own defaults: the recipe's lr, momentum and
+ * weight decay are then dropped too. */
+static int apply_preset_recipe(int argc, char **argv, train_args *a)
+{
+    const char *recipe = a->resume ? NULL : mn_preset_recipe(a->arch);
+    if (!recipe) return 0;
+    static char buf[512];
+    char *args[64] = {"train"};
+    int n = 1;
+    snprintf(buf, sizeof buf, "%s", recipe);
+    for (char *t = strtok(buf, " "); t && n < 63; t = strtok(NULL, " ")) args[n++] = t;
+    train_args r;
+    int rc = parse(n, args, &r, 1);
+    if (rc) return rc < 0 ? EXIT_USAGE : rc; /* a bad table row: the tests catch it */
+    int user_opt = a->opt_set;
+    const char *arch = a->arch;
+    if (user_opt) r.lr = 0, r.lr_set = 0, r.momentum = 0, r.nesterov = 0, r.wd = 0, r.wd_set = 0;
+    r.recipe_set = 0;
+    rc = parse(argc, argv, &r, 0);
+    if (rc) return rc;
+    r.arch = arch;
+    *a = r;
+    if (a->verbose) printf("%s's recipe: %s (flags given override it)\n", arch, recipe);
+    return 0;
+}
+
 /* ---- the recipe as metadata pairs -------------------------------------- */
 
 enum { R_EPOCHS, R_SEED, R_OPT, R_LR, R_MOMENTUM, R_NESTEROV, R_SCHEDULE, R_BATCH, R_SPLIT, R_PATIENCE, R_AUGMENT,
-       R_EMA, R_N };
+       R_EMA, R_WD, R_NORM, R_N };
 static const char *const recipe_keys[R_N] = {"epochs",   "seed",        "optimizer",  "lr",
                                              "momentum", "nesterov",    "lr_schedule", "batch_size",
-                                             "validation_split", "early_stopping", "augment", "ema"};
+                                             "validation_split", "early_stopping", "augment", "ema",
+                                             "weight_decay", "normalize"};
 typedef struct {
     char v[R_N][64];
 } recipe;
@@ -156,6 +212,11 @@ static void recipe_from_args(const train_args *a, const mn_augment *aug, recipe 
     snprintf(r->v[R_PATIENCE], 64, "%ld", a->patience);
     mn_augment_describe(aug, r->v[R_AUGMENT], 64);
     snprintf(r->v[R_EMA], 64, "%.9g", a->ema);
+    if (a->norm_std > 0)
+        snprintf(r->v[R_NORM], 64, "%.9g:%.9g", a->norm_mean, a->norm_std);
+    else
+        snprintf(r->v[R_NORM], 64, "none");
+    snprintf(r->v[R_WD], 64, "%.9g", a->wd_set ? a->wd : k == MN_ADAMW ? 0.01 : 0.0);
 }
 
 /* Fills a's recipe fields from a checkpoint's metadata. */
@@ -163,7 +224,7 @@ static int recipe_from_model(const mn_model *m, const char *path, train_args *a)
 {
     const char *v[R_N];
     for (int i = 0; i < R_N; i++)
-        if (!(v[i] = mn_model_meta(m, recipe_keys[i])) && i != R_AUGMENT && i != R_EMA) { /* newer than some checkpoints */
+        if (!(v[i] = mn_model_meta(m, recipe_keys[i])) && i != R_AUGMENT && i != R_EMA && i != R_WD && i != R_NORM) { /* newer than some checkpoints */
             fprintf(stderr, "mnist: %s: checkpoint metadata lacks '%s'\n", path, recipe_keys[i]);
             return -1;
         }
@@ -185,10 +246,14 @@ static int recipe_from_model(const mn_model *m, const char *path, train_args *a)
     a->val_split = atof(v[R_SPLIT]);
     a->patience = atol(v[R_PATIENCE]);
     a->ema = v[R_EMA] ? atof(v[R_EMA]) : 0;
+    /* the model file itself carries the normalisation (input_mean, input_std) */
+    if (!v[R_NORM] || sscanf(v[R_NORM], "%lf:%lf", &a->norm_mean, &a->norm_std) != 2) a->norm_mean = a->norm_std = 0;
+    a->wd = v[R_WD] ? atof(v[R_WD]) : 0, a->wd_set = mn_optim_kind_of(a->optimizer) == MN_ADAMW;
+    if (a->wd_set && !v[R_WD]) a->wd = 0.01;
     if (!a->epochs_set) a->epochs = atol(v[R_EPOCHS]);
     if (mn_optim_kind_of(a->optimizer) < 0 || a->batch < 1 || a->batch > 65536 || a->val_split < 0 ||
         a->val_split >= 1 || !(a->lr > 0 && a->lr <= 1e6) || a->patience < 0 || a->patience > 100000 ||
-        !(a->momentum >= 0 && a->momentum < 1) || !(a->ema == 0 || (a->ema >= 0.5 && a->ema < 1)) || a->epochs < 1 || a->epochs > 100000 ||
+        !(a->momentum >= 0 && a->momentum < 1) || !(a->wd >= 0 && a->wd <= 1e3) || !(a->ema == 0 || (a->ema >= 0.5 && a->ema < 1)) || a->epochs < 1 || a->epochs > 100000 ||
         mn_augment_parse(&aug, a->augment, &e)) {
         fprintf(stderr, "mnist: %s: checkpoint recipe is malformed\n", path);
         return -1;
@@ -200,7 +265,10 @@ static int recipe_from_model(const mn_model *m, const char *path, train_args *a)
 static int check_recipe(train_args *a, mn_train_opts *to)
 {
     if (mn_optim_kind_of(a->optimizer) < 0)
-        return cli_usage_error("train", "--optimizer must be adam, rmsprop or sgd, not '%s'", a->optimizer);
+        return cli_usage_error("train", "--optimizer must be adam, adamw, rmsprop, sgd or adadelta, not '%s'",
+                               a->optimizer);
+    if (a->wd_set && mn_optim_kind_of(a->optimizer) != MN_ADAMW)
+        return cli_usage_error("train", "--weight-decay applies to --optimizer adamw only");
     if ((a->momentum > 0 || a->nesterov) && mn_optim_kind_of(a->optimizer) != MN_SGD)
         return cli_usage_error("train", "--momentum and --nesterov apply to --optimizer sgd only");
     if (a->nesterov && a->momentum == 0) return cli_usage_error("train", "--nesterov needs --momentum > 0");
@@ -213,15 +281,26 @@ static int check_recipe(train_args *a, mn_train_opts *to)
         long every;
         double gamma;
         char tail;
+        double pct = 0.3;
+        int n = 0;
         if (!strcmp(a->schedule, "cosine")) {
             to->schedule = MN_LR_COSINE;
+        } else if (sscanf(a->schedule, "exponential:%lf%c", &gamma, &tail) == 1 && gamma > 0 && gamma <= 1) {
+            to->schedule = MN_LR_STEP, to->step_every = 1, to->step_gamma = (float)gamma;
+        } else if (!strncmp(a->schedule, "onecycle", 8) &&
+                   (!a->schedule[8] || !strcmp(a->schedule + 8, ":linear") ||
+                    (sscanf(a->schedule + 8, ":%lf%n", &pct, &n) == 1 && pct > 0 && pct < 1 &&
+                     (!a->schedule[8 + n] || !strcmp(a->schedule + 8 + n, ":linear"))))) {
+            to->schedule = MN_LR_ONECYCLE, to->onecycle_pct = (float)pct;
+            to->onecycle_linear = strstr(a->schedule, ":linear") != NULL;
         } else if (sscanf(a->schedule, "step:%ld:%lf%c", &every, &gamma, &tail) == 2 && every >= 1 &&
                    every <= 100000 && gamma > 0 && gamma <= 1) {
             to->schedule = MN_LR_STEP, to->step_every = (int)every, to->step_gamma = (float)gamma;
         } else {
             return cli_usage_error("train",
                                    "--lr-schedule must be step:EVERY:GAMMA (EVERY 1 to 100000, GAMMA in (0, 1], "
-                                   "e.g. step:2:0.5) or cosine, not '%s'",
+                                   "e.g. step:2:0.5), exponential:GAMMA, cosine or onecycle[:PCT][:linear] "
+                                   "(PCT in (0, 1)), not '%s'",
                                    a->schedule);
         }
     }
@@ -319,8 +398,9 @@ static FILE *open_log(const char *path, int append)
 int cmd_train(int argc, char **argv)
 {
     train_args a;
-    int rc = parse(argc, argv, &a);
+    int rc = parse(argc, argv, &a, 1);
     if (rc) return rc < 0 ? 0 : rc;
+    if ((rc = apply_preset_recipe(argc, argv, &a))) return rc < 0 ? 0 : rc;
     mn_err e;
     mn_model m = {0};
     mn_optim opt = {0};
@@ -384,7 +464,8 @@ int cmd_train(int argc, char **argv)
             cli_fail(&e);
             goto out;
         }
-    } else if (mn_model_build(&m, a.arch, (mn_shape){train.c, train.h, train.w}, train.n_classes, &e)) {
+    } else if (mn_model_build(&m, a.arch, (mn_shape){train.c, train.h, train.w}, train.n_classes, &e) ||
+               (a.norm_std > 0 && mn_model_set_normalize(&m, (float)a.norm_mean, (float)a.norm_std, &e))) {
         rc = cli_usage_error("train", "%s", e.msg);
         goto out;
     } else if ((rc = check_memory(&m, a.batch))) {
@@ -408,11 +489,12 @@ int cmd_train(int argc, char **argv)
     }
     opt.momentum = (float)a.momentum;
     opt.nesterov = a.nesterov;
+    if (a.wd_set) opt.weight_decay = (float)a.wd;
     if (a.ema > 0 && mn_optim_use_ema(&opt, (float)a.ema, &e)) {
         cli_fail(&e);
         goto out;
     }
-    if (a.patience && !(best = calloc(m.n_params, sizeof *best))) {
+    if (a.patience && !(best = calloc(mn_train_best_floats(&m), sizeof *best))) {
         fprintf(stderr, "mnist: out of memory\n");
         goto out;
     }

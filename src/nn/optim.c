@@ -1,4 +1,5 @@
-/* optim.c - SGD (momentum, Nesterov), RMSprop and Adam, one loop each. */
+/* optim.c - SGD (momentum, Nesterov), RMSprop, Adam, AdamW and Adadelta, one
+ * loop each. */
 #include "base/alloc64.h"
 #include "mnist/optim.h"
 
@@ -9,18 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const names[] = {"sgd", "rmsprop", "adam"};
+static const char *const names[MN_N_OPTIM] = {"sgd", "rmsprop", "adam", "adamw", "adadelta"};
 
 int mn_optim_kind_of(const char *name)
 {
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < MN_N_OPTIM; k++)
         if (strcmp(name, names[k]) == 0) return k;
     return -1;
 }
 
 const char *mn_optim_name(mn_optim_kind k) { return names[k]; }
 
-float mn_optim_default_lr(mn_optim_kind k) { return k == MN_SGD ? 0.01f : 0.001f; }
+float mn_optim_default_lr(mn_optim_kind k) { return k == MN_SGD ? 0.01f : k == MN_ADADELTA ? 1.0f : 0.001f; }
 
 int mn_optim_init(mn_optim *o, mn_optim_kind kind, float lr, size_t n, mn_err *e)
 {
@@ -31,6 +32,8 @@ int mn_optim_init(mn_optim *o, mn_optim_kind kind, float lr, size_t n, mn_err *e
     o->beta1 = 0.9f;
     o->beta2 = 0.999f;
     o->eps = 1e-7f;
+    if (kind == MN_ADADELTA) o->eps = 1e-6f; /* PyTorch's Adadelta: rho 0.9, eps 1e-6 */
+    o->weight_decay = kind == MN_ADAMW ? 0.01f : 0.0f;
     o->n = n;
     o->m = mn_zalloc64(n ? n : 1, sizeof(float));
     o->v = mn_zalloc64(n ? n : 1, sizeof(float));
@@ -175,6 +178,30 @@ static void adam(const mn_optim *o, float alpha, float *restrict p, const float 
     }
 }
 
+/* AdamW's decoupled decay, before the Adam update (PyTorch: p *= 1 - lr*wd,
+ * with the step's scheduled lr). */
+static void decay(const mn_optim *o, float *restrict p, size_t n)
+{
+    float keep = 1.0f - o->lr * o->weight_decay;
+    for (size_t i = 0; i < n; i++) p[i] *= keep;
+}
+
+/* Adadelta (PyTorch's): v = rho*v + (1-rho)*g^2;
+ * d = sqrt(u + eps) / sqrt(v + eps) * g;  u = rho*u + (1-rho)*d^2;
+ * p -= lr*d. v (the squared gradients' average) in o->v, u (the squared
+ * updates') in o->m. */
+static void adadelta(const mn_optim *o, float *restrict p, const float *restrict g, float *restrict u,
+                     float *restrict v, size_t n)
+{
+    float lr = o->lr, rho = o->rho, rho1 = 1.0f - o->rho, eps = o->eps;
+    for (size_t i = 0; i < n; i++) {
+        v[i] = rho * v[i] + rho1 * g[i] * g[i];
+        float d = sqrtf(u[i] + eps) / sqrtf(v[i] + eps) * g[i];
+        u[i] = rho * u[i] + rho1 * d * d;
+        p[i] -= lr * d;
+    }
+}
+
 /* Keras's _update_model_variables_moving_average: the momentum is 0 on the
  * first step, so the average starts at the first step's weights. */
 static void ema(const mn_optim *o, const float *restrict p, float *restrict a, size_t n)
@@ -195,6 +222,12 @@ static void update(const mn_optim *o, size_t at, float *p, const float *g, size_
     case MN_SGD: sgd(o, p, g, o->m + at, n); break;
     case MN_RMSPROP: rmsprop(o, p, g, o->v + at, n); break;
     case MN_ADAM: adam(o, o->alpha, p, g, o->m + at, o->v + at, n); break;
+    case MN_ADAMW:
+        decay(o, p, n);
+        adam(o, o->alpha, p, g, o->m + at, o->v + at, n);
+        break;
+    case MN_ADADELTA: adadelta(o, p, g, o->m + at, o->v + at, n); break;
+    case MN_N_OPTIM: break;
     }
     if (o->ema) ema(o, p, o->ema + at, n); /* while the run is in cache */
 }
@@ -203,7 +236,7 @@ void mn_optim_begin_step(mn_optim *o)
 {
     o->step++;
     o->alpha = 0.0f;
-    if (o->kind == MN_ADAM) {
+    if (o->kind == MN_ADAM || o->kind == MN_ADAMW) {
         /* Keras: lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t) */
         double t = (double)o->step;
         o->alpha = (float)(o->lr * sqrt(1.0 - pow(o->beta2, t)) / (1.0 - pow(o->beta1, t)));

@@ -53,9 +53,26 @@ void mn_train_state_init(mn_train_state *st, uint64_t seed)
     st->best_val_loss = INFINITY;
 }
 
+/* From a (pct 0) to b (pct 1): PyTorch's _annealing_cos / _annealing_linear. */
+static double anneal(double a, double b, double pct, int linear)
+{
+    return linear ? a + (b - a) * pct : b + (a - b) / 2.0 * (1.0 + cos(3.14159265358979323846 * pct));
+}
+
+/* OneCycleLR's two phases: up to step pct*T - 1, then down to step T - 1. */
+static float onecycle(const mn_train_opts *opt, long t, long T)
+{
+    double max = opt->lr, initial = max / 25.0, min = initial / 1e4;
+    double up_end = (double)opt->onecycle_pct * (double)T - 1.0, end = (double)T - 1.0;
+    if ((double)t <= up_end) return (float)anneal(initial, max, up_end > 0 ? (double)t / up_end : 1.0, opt->onecycle_linear);
+    double span = end - up_end;
+    return (float)anneal(max, min, span > 0 ? ((double)t - up_end) / span : 1.0, opt->onecycle_linear);
+}
+
 float mn_lr_at(const mn_train_opts *opt, int epoch, long t, long T)
 {
     switch (opt->schedule) {
+    case MN_LR_ONECYCLE: return onecycle(opt, t, T);
     case MN_LR_STEP: return opt->lr * powf(opt->step_gamma, (float)(epoch / opt->step_every));
     case MN_LR_COSINE: return (float)(opt->lr * 0.5 * (1.0 + cos(3.14159265358979323846 * (double)t / (double)T)));
     default: return opt->lr;
@@ -111,6 +128,7 @@ static int early_stopping(mn_model *m, const mn_train_opts *opt, mn_train_state 
         st->best_epoch = st->epoch;
         st->wait = 0;
         memcpy(opt->best, m->params, m->n_params * sizeof(float));
+        memcpy(opt->best + m->n_params, m->state, m->n_state);
         return 0;
     }
     return ++st->wait >= opt->patience;
@@ -211,9 +229,10 @@ int mn_train(mn_model *m, mn_optim *o, const mn_dataset *ds, const mn_train_opts
     /* restore the best weights (Keras's restore_best_weights), or else put
      * the average in place (Keras's finalize_variable_values at the end of
      * fit); a stopped run keeps its live weights, which a checkpoint needs */
-    if (rc == 0 && opt->patience > 0 && isfinite(st->best_val_loss))
+    if (rc == 0 && opt->patience > 0 && isfinite(st->best_val_loss)) {
         memcpy(m->params, opt->best, m->n_params * sizeof(float));
-    else if (rc == 0 && o->ema)
+        memcpy(m->state, opt->best + m->n_params, m->n_state); /* the moving statistics, as Keras */
+    } else if (rc == 0 && o->ema)
         memcpy(m->params, o->ema, m->n_params * sizeof(float));
     free(order);
     free(aug_tmp);
@@ -279,14 +298,22 @@ int mn_checkpoint_save(const char *path, const mn_model *m, const mn_optim *o, c
     META("es.wait", "%d", st->wait);
 #undef META
     for (int i = 0; i < n_meta; i++) k[nm] = keys[i], v[nm++] = vals[i];
-    mn_st_tensor extra[4] = {flat("opt.m", o->m, o->n), flat("opt.v", o->v, o->n)};
+    mn_st_tensor extra[5] = {flat("opt.m", o->m, o->n), flat("opt.v", o->v, o->n)};
     int n_extra = 2;
     if (best) extra[n_extra++] = flat("es.best", (float *)best, m->n_params);
+    if (best && m->n_state) { /* the layers' state at the best epoch, as the model keeps it */
+        mn_st_tensor t = flat("es.best_state", NULL, m->n_state / 8);
+        t.dtype = MN_ST_I64;
+        t.raw = (void *)(best + m->n_params);
+        extra[n_extra++] = t;
+    }
     if (o->ema) extra[n_extra++] = flat("opt.ema", o->ema, o->n);
     int rc = mn_model_save_ext(m, path, extra, n_extra, k, v, nm, e);
     free(k), free(v);
     return rc;
 }
+
+size_t mn_train_best_floats(const mn_model *m) { return m->n_params + m->n_state / sizeof(float); }
 
 int mn_is_checkpoint(const mn_model *m) { return mn_model_meta(m, "checkpoint") != NULL; }
 
@@ -346,7 +373,14 @@ int mn_checkpoint_load(const char *path, mn_model *m, mn_optim *o, mn_train_stat
     }
     memcpy(o->m, tm->data, o->n * sizeof(float));
     memcpy(o->v, tv->data, o->n * sizeof(float));
-    if (best && tb) memcpy(best, tb->data, m->n_params * sizeof(float));
+    if (best && tb) {
+        memcpy(best, tb->data, m->n_params * sizeof(float));
+        /* checkpoints before layers had state lack es.best_state: then
+         * the current state stands for the best one */
+        const mn_st_tensor *ts = mn_st_find(&f, "es.best_state");
+        int ok = ts && ts->dtype == MN_ST_I64 && ts->ndim == 1 && (size_t)ts->shape[0] * 8 == m->n_state;
+        memcpy(best + m->n_params, ok ? ts->raw : m->state, m->n_state);
+    }
     if (ta) memcpy(o->ema, ta->data, o->n * sizeof(float));
     o->step = (long)step;
     m->rng = drop;

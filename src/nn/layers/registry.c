@@ -14,6 +14,7 @@
     X(avgpool)   \
     X(flatten)   \
     X(dense)     \
+    X(batchnorm) \
     X(relu)      \
     X(sigmoid)   \
     X(tanh)      \
