@@ -179,7 +179,7 @@ int cmd_predict(int argc, char **argv)
                 rc = cli_fail(&e);
                 continue;
             }
-            int bad = raw ? mn_image_resize28(&im, x, &e) : mn_image_mnist(&im, x, NULL, &e);
+            int bad = mn_image_prepare(&im, raw, x, &e); /* fails on a blank image: no guess */
             mn_image_free(&im);
             if (bad) {
                 fprintf(stderr, "mnist: %s: %s\n", items[k].path, e.msg);

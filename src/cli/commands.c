@@ -8,6 +8,8 @@ const cli_command cli_commands[] = {
     {"summary", cmd_summary, "print a model's layers and parameter counts (mnist summary --arch mlp)"},
     {"show", cmd_show, "draw data set images in the terminal or to a PNG (mnist show 0 1 2)"},
     {"predict", cmd_predict, "classify your own digit images (mnist predict model.bin digit.png)"},
+    {"weights", cmd_weights, "draw a layer's weights as pictures (mnist weights model.bin)"},
+    {"features", cmd_features, "draw one image's path through the layers (mnist features model.bin --index 0)"},
     {"bench", cmd_bench, "SGEMM GFLOP/s and seconds per training epoch (mnist bench)"},
     {0, 0, 0},
 };
