@@ -331,7 +331,7 @@ int mn_weights_print(FILE *f, const mn_model *m, const mn_weights_view *v, const
         }
         mn_term_tiles(f, ts.t, n, columns, 2, mode);
     } else {
-        int side = v->h > v->wd ? v->h : v->wd, z = side < 6 ? 2 : 1; /* enlarge small kernels */
+        int side = v->h > v->wd ? v->h : v->wd, z = side < 6 && !plain ? 2 : 1; /* enlarge small kernels (half blocks) */
         int pc = (int)ceil(sqrt((double)v->c)), pr = div_up(v->c, pc);
         int w = pc * v->wd * z + (pc - 1), h = pr * v->h * z + (pr - 1);
         if (tiles_alloc(&ts, v->n)) goto oom;
