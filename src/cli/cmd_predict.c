@@ -25,8 +25,9 @@ static const char help[] =
     "                  may be repeated, and mixed with image files\n"
     "  --data DIR      data directory for --index (default: $MNIST_DATA, else data/mnist)\n"
     "\n"
-    "An image that cannot be read is reported (one line naming it) and skipped; the exit\n"
-    "code is then 1.\n";
+    "An image that cannot be read, or has no digit in it (blank, one flat colour: \"no digit\n"
+    "found\", not a guess), is reported (one line naming it) and skipped; the exit code is\n"
+    "then 1.\n";
 
 typedef struct {
     const char *path; /* an image file, or NULL for a test-set index */

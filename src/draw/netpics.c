@@ -440,19 +440,43 @@ static int map_px(const section *s)
     return p < 1 ? 1 : p > 8 ? 8 : p;
 }
 
-/* Height of a section's content, and its map grid's columns. */
-static int section_height(const mn_model *m, const section *s, int *cols)
+static int has_negative(const section *s)
+{
+    for (size_t i = 0; i < mn_shape_size(s->shape); i++)
+        if (s->v[i] < 0) return 1;
+    return 0;
+}
+
+static int bar_width(int n)
+{
+    int bw = FEAT_W / n;
+    return bw > 24 ? 24 : bw < 1 ? 1 : bw;
+}
+
+static int prob_slot(int C)
+{
+    int slot = FEAT_W / C;
+    return slot > 48 ? 48 : slot < 2 ? 2 : slot;
+}
+
+/* Size of a section's content, and its map grid's columns. */
+static int section_size(const mn_model *m, const section *s, int *cols, int *width)
 {
     if (s->maps) {
         int px = map_px(s), tw = s->shape.w * px;
         *cols = (FEAT_W + 4) / (tw + 4);
         if (*cols < 1) *cols = 1;
         if (*cols > s->shape.c) *cols = s->shape.c;
+        *width = *cols * (tw + 4) - 4;
         return div_up(s->shape.c, *cols) * (s->shape.h * px + 4 + 9) - 4;
     }
     *cols = 0;
-    if (s->layer == m->n_layers) return 150 + 2 * 10 + 8;
-    return 2 * BAR_H + 10;
+    if (s->layer == m->n_layers) {
+        *width = m->n_classes * prob_slot(m->n_classes);
+        return 150 + 2 * 10 + 8;
+    }
+    *width = (int)mn_shape_size(s->shape) * bar_width((int)mn_shape_size(s->shape)) + 8 + 6 * 16;
+    return (has_negative(s) ? 2 : 1) * BAR_H + 10;
 }
 
 static void draw_maps(mn_canvas *c, const section *s, int x, int y, int cols)
@@ -479,9 +503,7 @@ static void draw_maps(mn_canvas *c, const section *s, int x, int y, int cols)
 
 static void draw_bars(mn_canvas *c, const section *s, int x, int y)
 {
-    int n = (int)mn_shape_size(s->shape), bw = FEAT_W / n;
-    if (bw > 24) bw = 24;
-    if (bw < 1) bw = 1;
+    int n = (int)mn_shape_size(s->shape), bw = bar_width(n);
     int gap = bw >= 3, base = y + BAR_H;
     float sc = max_abs(s->v, (size_t)n);
     mn_canvas_fill(c, x, base, n * bw, 1, DIM);
@@ -499,9 +521,7 @@ static void draw_bars(mn_canvas *c, const section *s, int x, int y)
 
 static void draw_probs(mn_canvas *c, const mn_model *m, int x, int y)
 {
-    int C = m->n_classes, slot = FEAT_W / C, pred = mn_features_predicted(m);
-    if (slot > 48) slot = 48;
-    if (slot < 2) slot = 2;
+    int C = m->n_classes, slot = prob_slot(C), pred = mn_features_predicted(m);
     int bw = slot * 3 / 4 > 0 ? slot * 3 / 4 : 1, base = y + 10 + 150;
     mn_canvas_fill(c, x, base, C * slot, 1, DIM);
     for (int k = 0; k < C; k++) {
@@ -521,8 +541,15 @@ int mn_features_canvas(const mn_model *m, mn_canvas *c, mn_err *e)
 {
     section *s = malloc(((size_t)m->n_layers + 2) * sizeof *s);
     if (!s) return mn_fail(e, "out of memory");
-    int n = sections(m, s), h = M, w = M + FEAT_W + 120 + M, cols[MN_MAX_LAYERS + 2];
-    for (int i = 0; i < n; i++) h += 14 + 6 + section_height(m, &s[i], &cols[i]) + 16;
+    int n = sections(m, s), h = M, w = 0, cols[MN_MAX_LAYERS + 2], hs[MN_MAX_LAYERS + 2];
+    for (int i = 0; i < n; i++) {
+        int sw;
+        hs[i] = section_size(m, &s[i], &cols[i], &sw);
+        h += 14 + 6 + hs[i] + 16;
+        if (sw > w) w = sw;
+        if (mn_text_width(s[i].caption, 2) > w) w = mn_text_width(s[i].caption, 2);
+    }
+    w += 2 * M;
     if (mn_canvas_init(c, w, h, 3, 0x202020, e)) {
         free(s);
         return -1;
@@ -537,7 +564,7 @@ int mn_features_canvas(const mn_model *m, mn_canvas *c, mn_err *e)
             draw_probs(c, m, M, y);
         else
             draw_bars(c, &s[i], M, y);
-        y += section_height(m, &s[i], &cols[i]) + 16;
+        y += hs[i] + 16;
     }
     free(s);
     return 0;
