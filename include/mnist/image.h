@@ -98,6 +98,12 @@ typedef struct {
  * be NULL. Fails only when out of memory. */
 int mn_image_mnist(const mn_image *im, uint8_t out[MN_MNIST_PIXELS], mn_prep_info *info, mn_err *e);
 
+/* The input a classifier is given for a user's picture: mn_image_mnist, or
+ * with raw mn_image_resize28; but an image with no digit (no ink: blank, or
+ * a single flat colour; with raw, every pixel the same grey) is an error,
+ * "no digit found: ...", rather than an all-black field to guess at. */
+int mn_image_prepare(const mn_image *im, int raw, uint8_t out[MN_MNIST_PIXELS], mn_err *e);
+
 /* Just resizes the whole image to 28x28 (each axis on its own; area
  * averaging when shrinking, bilinear when enlarging): no inversion, crop or
  * centring. */

@@ -132,6 +132,10 @@ void mn_model_backward_step(mn_model *m, int B, mn_optim *o);
 
 /* Prints a Keras-style summary table. */
 void mn_model_summary(const mn_model *m, FILE *f);
+/* Layer i's label in that table: "dense_1 (Dense)", as Keras numbers them. */
+void mn_model_layer_label(const mn_model *m, int i, char *buf, size_t len);
+/* An output shape as the table prints it: "(None, 128)", "(None, 32, 26, 26)". */
+void mn_shape_str(mn_shape s, char *buf, size_t len);
 
 /* Saves to a safetensors file with PyTorch's nn.Sequential names, plus
  * metadata pairs (arch, input shape and format are added here). */
@@ -149,6 +153,10 @@ int mn_model_load(mn_model *m, const char *path, int max_batch, mn_err *e);
 /* The same for inference only (mn_model_alloc_for with training 0). */
 int mn_model_open(mn_model *m, const char *path, int max_batch, mn_err *e);
 int mn_model_load_for(mn_model *m, const char *path, int max_batch, int training, mn_err *e);
+/* mn_model_open with every layer run by itself (m->unfused): m->act[i] then
+ * holds every layer's output after mn_model_infer, also those a fused conv
+ * would have absorbed (its ReLU's and pooling's), for pictures of them. */
+int mn_model_open_unfused(mn_model *m, const char *path, int max_batch, mn_err *e);
 
 /* Several models in one file (an autoencoder's encoder and decoder, a GAN's
  * generator and discriminator): each model's tensors named

@@ -51,4 +51,24 @@ void mn_plot_init(mn_plot *p, const char *path, const char *title, int epochs);
 int mn_plot_add(mn_plot *p, const mn_plot_point *pt, mn_err *e);
 void mn_plot_free(mn_plot *p);
 
+/* ---- bar charts (mnist features --svg) ------------------------------------
+ * Panels stacked top to bottom, 900 user units wide and 230 high each
+ * (plus 50 for the title): a frame, a zero line, y ticks, one <rect> per
+ * value with class "bar" (or "bar predicted" for the highlighted one) and
+ * a <title> tooltip "i: value"; each panel is a <g> with the given id.
+ * Positive values are green, negative red (as the weight pictures);
+ * percent panels (probabilities) are blue with the highlighted bar orange,
+ * a 0-100% axis, and each bar labelled with its index and percentage. */
+typedef struct {
+    const char *title;
+    const char *id;
+    const float *v;
+    int n;
+    int highlight; /* a bar to mark, or -1 */
+    int percent;   /* values are probabilities */
+} mn_bar_panel;
+
+int mn_plot_bars_svg(const char *title, const mn_bar_panel *p, int n, char **out, size_t *out_len, mn_err *e);
+int mn_plot_bars_write(const char *path, const char *title, const mn_bar_panel *p, int n, mn_err *e);
+
 #endif

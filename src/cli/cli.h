@@ -29,6 +29,7 @@ extern const cli_command cli_commands[];
 
 cli_command_fn cmd_train, cmd_eval, cmd_summary, cmd_show, cmd_predict, cmd_bench, cmd_autoencode, cmd_gan,
     cmd_generate, cmd_export, cmd_convert, cmd_serve;
+cli_command_fn cmd_weights, cmd_features;
 
 /* Prints "mnist <cmd>: <message>" and a hint to stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)

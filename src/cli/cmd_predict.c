@@ -32,8 +32,9 @@ static const char help[] =
     "  --transpose     transpose the images of --index/--csv data (EMNIST's layout)\n"
     "  --data SOURCE   the data for --index (as for train; default: $MNIST_DATA, else data/mnist)\n"
     "\n"
-    "An image that cannot be read is reported (one line naming it) and skipped; the exit\n"
-    "code is then 1.\n";
+    "An image that cannot be read, or has no digit in it (blank, one flat colour: \"no digit\n"
+    "found\", not a guess), is reported (one line naming it) and skipped; the exit code is\n"
+    "then 1.\n";
 
 typedef struct {
     const char *path; /* an image file, or NULL for a test-set index */
@@ -264,7 +265,7 @@ int cmd_predict(int argc, char **argv)
                 rc = cli_fail(&e);
                 continue;
             }
-            int bad = raw ? mn_image_resize28(&im, x, &e) : mn_image_mnist(&im, x, NULL, &e);
+            int bad = mn_image_prepare(&im, raw, x, &e); /* fails on a blank image: no guess */
             mn_image_free(&im);
             if (bad) {
                 fprintf(stderr, "mnist: %s: %s\n", items[k].path, e.msg);

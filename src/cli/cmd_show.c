@@ -1,17 +1,16 @@
 /* cmd_show.c - `mnist show`: look at images of the data set, in the terminal
- * (256-colour half blocks, or ASCII art) or as a PNG. */
+ * (256-colour half blocks, or ASCII art: term.h) or as a PNG. */
 #define _POSIX_C_SOURCE 200809L
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "mnist/draw.h"
 #include "mnist/dataset.h"
 #include "mnist/png.h"
+#include "mnist/term.h"
 
 static const char help[] =
     "Usage: mnist show [options] INDEX...\n"
@@ -32,69 +31,31 @@ static const char help[] =
 #define PNG_PER_ROW 10
 #define GAP 2 /* columns between images in the terminal */
 
-/* xterm-256 colour of a grey level: 16 is black, 231 white, 232..255 the
- * ramp 8, 18, ..., 238 in between. */
-static int grey256(int v)
+/* The images as terminal tiles (term.h): half blocks in 256-colour greys, or
+ * ASCII art. */
+static int show_terminal(const mn_dataset *ds, const long *idx, int n, mn_term_mode mode)
 {
-    if (v < 4) return 16;
-    if (v > 246) return 231;
-    int k = (v - 8 + 5) / 10;
-    return 232 + (k < 0 ? 0 : k > 23 ? 23 : k);
-}
-
-static int terminal_columns(void)
-{
-#ifdef TIOCGWINSZ
-    struct winsize ws;
-    if (isatty(fileno(stdout)) && ioctl(fileno(stdout), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
-#endif
-    const char *c = getenv("COLUMNS");
-    long v = c ? strtol(c, NULL, 10) : 0;
-    return v > 0 && v < 10000 ? (int)v : 80;
-}
-
-static void show_terminal(const mn_dataset *ds, const long *idx, int n, int color)
-{
-    static const char ramp[] = " .:-=+*#%@";
-    int tile = color ? ds->w : 2 * ds->w;
-    int per_row = (terminal_columns() + GAP) / (tile + GAP);
-    if (per_row < 1) per_row = 1;
-    for (int first = 0; first < n; first += per_row) {
-        int k = n - first < per_row ? n - first : per_row;
-        if (first) putchar('\n');
-        for (int t = 0; t < k; t++) {
-            char cap[64];
-            char nm[48];
-            snprintf(cap, sizeof cap, "#%ld label %s", idx[first + t],
-                     mn_class_name(ds->class_names, ds->n_classes, ds->labels[idx[first + t]], nm, sizeof nm));
-            if ((int)strlen(cap) > tile) cap[tile] = 0;
-            printf("%-*s", t + 1 < k ? tile + GAP : 0, cap);
-        }
-        putchar('\n');
-        int lines = color ? (ds->h + 1) / 2 : ds->h;
-        for (int r = 0; r < lines; r++) {
-            for (int t = 0; t < k; t++) {
-                const uint8_t *img = mn_dataset_image_u8(ds, (int)idx[first + t]);
-                if (t) printf("%*s", GAP, "");
-                if (!color) {
-                    for (int c = 0; c < ds->w; c++) {
-                        char ch = ramp[img[r * ds->w + c] * 10 / 256];
-                        putchar(ch), putchar(ch);
-                    }
-                    continue;
-                }
-                int fg = -1, bg = -1;
-                for (int c = 0; c < ds->w; c++) {
-                    int up = grey256(img[2 * r * ds->w + c]);
-                    int lo = 2 * r + 1 < ds->h ? grey256(img[(2 * r + 1) * ds->w + c]) : 16;
-                    if (up != fg || lo != bg) printf("\033[38;5;%d;48;5;%dm", up, lo), fg = up, bg = lo;
-                    fputs("\xe2\x96\x80", stdout); /* U+2580 UPPER HALF BLOCK */
-                }
-                fputs("\033[0m", stdout);
-            }
-            putchar('\n');
-        }
+    size_t npx = (size_t)ds->h * (size_t)ds->w;
+    mn_term_tile *t = calloc((size_t)n, sizeof *t);
+    uint8_t *rgb = malloc((size_t)n * npx * 3);
+    char(*cap)[64] = malloc((size_t)n * sizeof *cap);
+    if (!t || !rgb || !cap) {
+        free(t), free(rgb), free(cap);
+        fprintf(stderr, "mnist: out of memory\n");
+        return 1;
     }
+    for (int i = 0; i < n; i++) {
+        const uint8_t *img = mn_dataset_image_u8(ds, (int)idx[i]);
+        uint8_t *p = rgb + (size_t)i * npx * 3;
+        for (size_t j = 0; j < npx; j++) p[3 * j] = p[3 * j + 1] = p[3 * j + 2] = img[j];
+        char nm[48];
+        snprintf(cap[i], sizeof cap[i], "#%ld label %s", idx[i],
+                 mn_class_name(ds->class_names, ds->n_classes, ds->labels[idx[i]], nm, sizeof nm));
+        t[i] = (mn_term_tile){p, ds->w, ds->h, cap[i]};
+    }
+    mn_term_tiles(stdout, t, n, mn_term_columns(stdout), GAP, mode);
+    free(t), free(rgb), free(cap);
+    return 0;
 }
 
 /* The images side by side, PNG_PER_ROW a row, each scaled up with its label
@@ -209,9 +170,12 @@ int cmd_show(int argc, char **argv)
         }
         if (strcmp(png, "-") != 0) printf("saved %s\n", png); /* "-": the PNG alone on stdout */
     } else {
-        const char *nc = getenv("NO_COLOR");
-        int use_color = color || (!ascii && !(nc && *nc) && isatty(fileno(stdout)));
-        show_terminal(&ds, idx, n, use_color);
+        /* 256-colour greys, also on a 24-bit terminal (greys look the same) */
+        mn_term_mode mode = mn_term_mode_for(stdout, color, ascii);
+        if (show_terminal(&ds, idx, n, mode == MN_TERM_PLAIN ? MN_TERM_PLAIN : MN_TERM_256)) {
+            mn_dataset_free(&ds);
+            goto out;
+        }
     }
     mn_dataset_free(&ds);
     rc = 0;

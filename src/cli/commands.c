@@ -10,6 +10,8 @@ const cli_command cli_commands[] = {
     {"predict", cmd_predict, "classify your own digit images (mnist predict model.bin digit.png)"},
     {"export", cmd_export, "write a saved model as an ONNX file (mnist export model.bin --onnx model.onnx)"},
     {"convert", cmd_convert, "convert a data set between IDX, npz and CSV (mnist convert data/mnist mnist.npz)"},
+    {"weights", cmd_weights, "draw a layer's weights as pictures (mnist weights model.bin)"},
+    {"features", cmd_features, "draw one image's path through the layers (mnist features model.bin --index 0)"},
     {"bench", cmd_bench, "SGEMM GFLOP/s and seconds per training epoch (mnist bench)"},
     {"serve", cmd_serve, "serve a model over HTTP: TF Serving and KServe APIs, a drawing page (mnist serve model.bin)"},
     {"gan", cmd_gan, "train a GAN that draws digits (mnist gan --conditional --png samples.png)"},

@@ -294,3 +294,19 @@ int mn_image_mnist(const mn_image *im, uint8_t out[MN_MNIST_PIXELS], mn_prep_inf
     }
     return 0;
 }
+
+int mn_image_prepare(const mn_image *im, int raw, uint8_t out[MN_MNIST_PIXELS], mn_err *e)
+{
+    if (raw) {
+        size_t n = im->px ? (size_t)im->w * (size_t)im->h : 0, i = 1;
+        while (i < n && im->px[i] == im->px[0]) i++;
+        if (n && i == n) return mn_fail(e, "no digit found: the image is one flat grey level (%d)", im->px[0]);
+        return mn_image_resize28(im, out, e);
+    }
+    mn_prep_info info;
+    if (mn_image_mnist(im, out, &info, e)) return -1;
+    if (info.blank)
+        return mn_fail(e, "no digit found: nothing stands out from the background (grey %d): a blank or flat image",
+                       info.background);
+    return 0;
+}

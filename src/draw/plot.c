@@ -321,3 +321,110 @@ void mn_plot_free(mn_plot *p)
     free(p->pts);
     memset(p, 0, sizeof *p);
 }
+
+/* ---- bar charts ---------------------------------------------------------- */
+
+#define BAR_W 900
+#define BAR_PANEL_H 230
+#define BAR_TOP 50
+
+static void bar_panel(sbuf *b, const mn_bar_panel *p, double top)
+{
+    const double left = 70, right = BAR_W - 20, ftop = top + 30, fbot = top + BAR_PANEL_H - 40;
+    double lo = 0, hi = p->percent ? 1 : 0;
+    for (int i = 0; i < p->n; i++) {
+        double v = p->v[i];
+        if (!isfinite(v)) continue;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+    }
+    if (hi - lo < 1e-12) hi = lo + 1;
+    panel pl = {.left = left, .right = right};
+    double step = nice_step(hi - lo, 4);
+    pl.ylo = floor(lo / step + 1e-9) * step, pl.yhi = ceil(hi / step - 1e-9) * step, pl.ystep = step;
+    if (p->percent) pl.ylo = 0, pl.yhi = 1, pl.ystep = 0.25;
+#define BY(y) (fbot - ((y) - pl.ylo) / (pl.yhi - pl.ylo) * (fbot - ftop))
+    sb_printf(b, "<g id=\"");
+    sb_escaped(b, p->id ? p->id : "bars");
+    sb_printf(b, "\">\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"15\" font-weight=\"bold\">", left, top + 20);
+    sb_escaped(b, p->title ? p->title : "");
+    sb_printf(b, "</text>\n<g class=\"ticks\" font-size=\"12\" fill=\"#333333\">\n");
+    int k0 = (int)ceil(pl.ylo / pl.ystep - 1e-6), k1 = (int)floor(pl.yhi / pl.ystep + 1e-6);
+    int d = p->percent ? 0 : decimals(pl.ystep);
+    for (int k = k0; k <= k1; k++) {
+        double y = k * pl.ystep;
+        sb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#dddddd\"/>", left, BY(y),
+                  right, BY(y));
+        if (p->percent)
+            sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f%%</text>\n", left - 8, BY(y) + 4,
+                      100 * y);
+        else
+            sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.*f</text>\n", left - 8, BY(y) + 4, d, y);
+    }
+    sb_printf(b, "</g>\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#333333\"/>\n",
+              left, ftop, right - left, fbot - ftop);
+    double slot = (right - left - 2) / (p->n ? p->n : 1), bw = slot > 3 ? slot * 0.8 : slot;
+    for (int i = 0; i < p->n; i++) {
+        double v = isfinite(p->v[i]) ? p->v[i] : 0, y0 = BY(0), y1 = BY(v);
+        const char *fill = p->percent ? (i == p->highlight ? "#ff7f0e" : "#1f77b4") : v >= 0 ? "#2ca02c" : "#d62728";
+        double x = left + 1 + i * slot + (slot - bw) / 2;
+        sb_printf(b, "<rect class=\"bar%s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\">"
+                  "<title>%d: %.4g</title></rect>\n", i == p->highlight ? " predicted" : "", x, y1 < y0 ? y1 : y0,
+                  bw, fabs(y0 - y1), fill, i, p->v[i]);
+        if (!p->percent && slot >= 14)
+            sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" fill=\"#555555\">%d</text>\n",
+                      x + bw / 2, fbot + 14, i);
+        if (p->percent && slot >= 14) {
+            sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\"%s>%d</text>\n",
+                      x + bw / 2, fbot + 16, i == p->highlight ? " font-weight=\"bold\"" : "", i);
+            sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" fill=\"#555555\">%.1f%%</text>\n",
+                      x + bw / 2, y1 - 4, 100 * v);
+        }
+    }
+    if (!p->percent && pl.ylo < 0)
+        sb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333333\"/>\n", left, BY(0), right,
+                  BY(0));
+    if (!p->percent)
+        sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\" fill=\"#555555\">"
+                  "%d values</text>\n", (left + right) / 2, fbot + (slot >= 14 ? 30 : 18), p->n);
+#undef BY
+    sb_printf(b, "</g>\n");
+}
+
+int mn_plot_bars_svg(const char *title, const mn_bar_panel *p, int n, char **out, size_t *out_len, mn_err *e)
+{
+    *out = NULL, *out_len = 0;
+    if (n < 0 || (n && !p)) return mn_fail(e, "plot: no panels");
+    int h = BAR_TOP + n * BAR_PANEL_H;
+    sbuf b = {0};
+    sb_printf(&b,
+              "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+              "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
+              "viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n",
+              BAR_W, h, BAR_W, h);
+    sb_printf(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n");
+    sb_printf(&b, "<text x=\"%d\" y=\"30\" text-anchor=\"middle\" font-size=\"18\" font-weight=\"bold\">", BAR_W / 2);
+    sb_escaped(&b, title && *title ? title : "Activations");
+    sb_printf(&b, "</text>\n");
+    for (int i = 0; i < n; i++) bar_panel(&b, &p[i], BAR_TOP + (double)i * BAR_PANEL_H);
+    sb_printf(&b, "</svg>\n");
+    if (b.oom) {
+        free(b.p);
+        return mn_fail(e, "plot: out of memory");
+    }
+    *out = b.p, *out_len = b.len;
+    return 0;
+}
+
+int mn_plot_bars_write(const char *path, const char *title, const mn_bar_panel *p, int n, mn_err *e)
+{
+    char *svg;
+    size_t len;
+    if (mn_plot_bars_svg(title, p, n, &svg, &len, e)) {
+        mn_err inner = *e;
+        return mn_fail(e, "%s: %s", path, strncmp(inner.msg, "plot: ", 6) ? inner.msg : inner.msg + 6);
+    }
+    int rc = mn_write_file_atomic(path, svg, len, e);
+    free(svg);
+    return rc;
+}

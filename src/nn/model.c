@@ -395,8 +395,18 @@ void mn_model_backward_step(mn_model *m, int B, mn_optim *o)
     mn_optim_update_all(o, m->params, m->grads, done, m->n_params);
 }
 
-/* "(None, 128)" or "(None, 32, 26, 26)" as Keras prints output shapes. */
-static void shape_str(mn_shape s, char *buf, size_t len)
+void mn_model_layer_label(const mn_model *m, int i, char *buf, size_t len)
+{
+    const mn_layer *l = &m->layers[i];
+    int n = 0; /* Keras numbers the second dense layer dense_1 */
+    for (int j = 0; j < i; j++) n += m->layers[j].kind == l->kind;
+    if (n)
+        snprintf(buf, len, "%s_%d (%s)", l->kind->token, n, l->kind->keras_name);
+    else
+        snprintf(buf, len, "%s (%s)", l->kind->token, l->kind->keras_name);
+}
+
+void mn_shape_str(mn_shape s, char *buf, size_t len)
 {
     if (s.h == 1 && s.w == 1)
         snprintf(buf, len, "(None, %d)", s.c);
@@ -446,13 +456,8 @@ void mn_model_summary(const mn_model *m, FILE *f)
     for (int i = 0; i < m->n_layers; i++) {
         const mn_layer *l = &m->layers[i];
         char label[80], shape[48], count[32];
-        int n = 0; /* Keras numbers the second dense layer dense_1 */
-        for (int j = 0; j < i; j++) n += m->layers[j].kind == l->kind;
-        if (n)
-            snprintf(label, sizeof label, "%s_%d (%s)", l->kind->token, n, l->kind->keras_name);
-        else
-            snprintf(label, sizeof label, "%s (%s)", l->kind->token, l->kind->keras_name);
-        shape_str(l->out, shape, sizeof shape);
+        mn_model_layer_label(m, i, label, sizeof label);
+        mn_shape_str(l->out, shape, sizeof shape);
         size_t nt = non_trainable(l);
         fixed += nt;
         thousands(l->n_params + nt, count, sizeof count);
@@ -583,6 +588,14 @@ int mn_model_open(mn_model *m, const char *path, int max_batch, mn_err *e)
     return mn_model_load_for(m, path, max_batch, 0, e);
 }
 
+static int load(mn_model *m, const char *path, const char *prefix, int max_batch, int training, int unfused,
+                mn_err *e);
+
+int mn_model_open_unfused(mn_model *m, const char *path, int max_batch, mn_err *e)
+{
+    return load(m, path, "", max_batch, 0, 1, e);
+}
+
 int mn_model_load_for(mn_model *m, const char *path, int max_batch, int training, mn_err *e)
 {
     return mn_model_load_part(m, path, "", max_batch, training, e);
@@ -598,6 +611,12 @@ static int in_part(const char *name, const char *prefix)
 }
 
 int mn_model_load_part(mn_model *m, const char *path, const char *prefix, int max_batch, int training, mn_err *e)
+{
+    return load(m, path, prefix, max_batch, training, 0, e);
+}
+
+static int load(mn_model *m, const char *path, const char *prefix, int max_batch, int training, int unfused,
+                mn_err *e)
 {
     mn_safetensors st;
     memset(m, 0, sizeof *m);
@@ -641,6 +660,7 @@ int mn_model_load_part(mn_model *m, const char *path, const char *prefix, int ma
             return mn_fail(e, "%s: bad input_mean or input_std in metadata", path);
         }
     }
+    m->unfused = unfused;
     if (mn_model_alloc_for(m, max_batch, training, e)) {
         mn_st_free(&st);
         return -1;
