@@ -468,12 +468,13 @@ int cmd_train(int argc, char **argv)
     snprintf(tacc, sizeof tacc, "%.4f", acc);
     snprintf(tloss, sizeof tloss, "%.4f", loss);
     snprintf(r.v[R_EPOCHS], 64, "%ld", a.epochs);
-    const char *keys[R_N + 3], *vals[R_N + 3];
+    const char *keys[R_N + 4], *vals[R_N + 4];
     for (int i = 0; i < R_N; i++) keys[i] = recipe_keys[i], vals[i] = r.v[i];
     keys[R_N] = "test_accuracy", vals[R_N] = tacc;
     keys[R_N + 1] = "test_loss", vals[R_N + 1] = tloss;
     keys[R_N + 2] = "mnist_version", vals[R_N + 2] = MNIST_VERSION;
-    if (mn_model_save(&m, a.output, keys, vals, R_N + 3, &e)) {
+    keys[R_N + 3] = "mnist_isa", vals[R_N + 3] = mn_isa(); /* the kernels that trained it */
+    if (mn_model_save(&m, a.output, keys, vals, R_N + 4, &e)) {
         cli_fail(&e);
         goto out;
     }
