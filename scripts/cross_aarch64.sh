@@ -42,7 +42,7 @@ cmake --build "$dir" -j"$(nproc)"
 # the full run adds cli, limits, show, bench, killtest and the data set
 # tests, with longer time limits. valgrind is disabled in cross builds
 # (the host's valgrind cannot run aarch64 code).
-QUICK='^(test_.*|fuzz_regress|predict)$'
+QUICK='^(test_.*|fuzz_regress|predict|isa)$'
 if [ "$quick" = 1 ]; then
   ctest --test-dir "$dir" --output-on-failure -j"$(nproc)" -R "$QUICK"
 else
