@@ -13,6 +13,13 @@
 #include "mnist/model.h"
 #include "mnist/safetensors.h"
 
+/* The largest error seen, NaN sticky (a NaN error fails the check, where
+ * fmax would drop it). Not fmax: GCC 12 for aarch64 (Debian 12.2) dies with
+ * an internal compiler error (vect_transform_reduction) vectorising an
+ * fmax reduction of doubles over float data at -O3; this form vectorises
+ * there and checks at least as much. */
+static inline double worse(double worst, double err) { return (err <= worst || worst != worst) ? worst : err; }
+
 static mn_rng rng;
 
 static void fill(float *x, size_t n, float lo, float hi)
@@ -153,8 +160,8 @@ static void conv_gradcheck(const char *name, conv_cfg c)
     snprintf(what, sizeof what, "%s d_b (no d_in)", name);
     gradcheck(what, g_b, db2, (size_t)c.OC, conv_loss, NULL, 1e-2f);
     double worst = 0;
-    for (size_t i = 0; i < nw; i++) worst = fmax(worst, fabs(dw[i] - dw2[i]) / fmax(1.0, fabs(dw[i])));
-    for (int i = 0; i < c.OC; i++) worst = fmax(worst, fabs(db[i] - db2[i]) / fmax(1.0, fabs(db[i])));
+    for (size_t i = 0; i < nw; i++) worst = worse(worst, fabs(dw[i] - dw2[i]) / fmax(1.0, fabs(dw[i])));
+    for (int i = 0; i < c.OC; i++) worst = worse(worst, fabs(db[i] - db2[i]) / fmax(1.0, fabs(db[i])));
     CHECK_MSG(worst < 1e-5, "%s: parameter gradients with and without d_in differ by %g", name, worst);
     free(g_in), free(g_w), free(g_b), free(g_out), free(g_r), free(g_scratch), free(din), free(dw), free(db);
     free(dw2), free(db2);
@@ -199,14 +206,14 @@ static void test_conv_chunks(void)
     mn_conv_backward(din, dw, db, d, in, w, c.B, &g, s);
     for (int n = 0; n < c.B; n++) {
         mn_conv_backward(din1, dw1, db1, d + n * osz, in + n * isz, w, 1, &g, s);
-        for (size_t i = 0; i < isz; i++) worst = fmax(worst, fabs(din1[i] - din[n * isz + i]));
+        for (size_t i = 0; i < isz; i++) worst = worse(worst, fabs(din1[i] - din[n * isz + i]));
         for (size_t i = 0; i < nw; i++) sw[i] += dw1[i];
         for (int i = 0; i < c.OC; i++) sb[i] += db1[i];
     }
     CHECK_MSG(worst < 1e-5, "chunked d_in off by %g", worst);
     worst = 0;
-    for (size_t i = 0; i < nw; i++) worst = fmax(worst, fabs(sw[i] - dw[i]));
-    for (int i = 0; i < c.OC; i++) worst = fmax(worst, fabs(sb[i] - db[i]));
+    for (size_t i = 0; i < nw; i++) worst = worse(worst, fabs(sw[i] - dw[i]));
+    for (int i = 0; i < c.OC; i++) worst = worse(worst, fabs(sb[i] - db[i]));
     CHECK_MSG(worst < 1e-3, "chunked d_w / d_b off by %g", worst);
     free(in), free(w), free(d), free(din), free(dw), free(db), free(din1), free(dw1), free(db1), free(s), free(sw);
     free(sb);
@@ -268,9 +275,9 @@ static void test_pool(const char *name, int is_max, pool_cfg c)
                 for (int ky = 0; ky < c.KH; ky++)
                     for (int kx = 0; kx < c.KW; kx++) {
                         double v = p_in[((size_t)pl * c.H + y * c.SH + ky) * c.W + x * c.SW + kx];
-                        want = is_max ? fmax(want, v) : want + v / (c.KH * c.KW);
+                        want = is_max ? (v > want ? v : want) : want + v / (c.KH * c.KW); /* not fmax: see worse() */
                     }
-                worst = fmax(worst, fabs(want - p_out[((size_t)pl * OH + y) * OW + x]));
+                worst = worse(worst, fabs(want - p_out[((size_t)pl * OH + y) * OW + x]));
             }
     CHECK_MSG(worst < 1e-5, "%s: forward off by %g", name, worst);
     for (size_t i = 0; i < nin; i++) din[i] = 1e3f;

@@ -53,6 +53,18 @@ void mn_sgemm_then(int transA, int transB, int M, int N, int K, float alpha, con
 void mn_sgemm_nt_gather(int M, int N, int K, float alpha, const float *A, int lda, const float *base, const int *row,
                         const int *col, float beta, float *C, int ldc);
 
+/* The instruction set the kernels (GEMM, convolution, pooling, the
+ * optimizers' arithmetic) run with: "avx512", "avx2", "neon" or "portable".
+ * One binary carries several (x86-64: AVX-512, AVX2+FMA, baseline) and takes
+ * the best this CPU runs, or the environment's MNIST_ISA (the process ends
+ * with a message when this CPU or binary lacks it). mn_isa_available lists
+ * those this binary can run here, best first, space-separated.
+ * mn_isa_select switches (tests, benchmarks; not while kernels run): 0 on
+ * success, -1 if the binary or the CPU lacks it. */
+const char *mn_isa(void);
+const char *mn_isa_available(void);
+int mn_isa_select(const char *name);
+
 /* Number of threads used by mn_sgemm and the other parallel loops.
  * 0 restores the default (OMP_NUM_THREADS, or all cores). */
 void mn_set_threads(int n);

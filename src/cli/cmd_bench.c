@@ -323,8 +323,9 @@ static int g_auto; /* training chose its thread count, up to this many */
 static void print_json(const bench_args *a, int nthreads, const gemm_shape *sh, int n_shapes, const double *g1,
                        const double *gn, const char *note, const train_result *tr, int n_tr)
 {
-    printf("{\"tool\": \"mnist\", \"threads\": %d, \"train_threads\": \"%s\", \"repeat\": %ld,\n \"gemm\": [\n",
-           nthreads, g_auto ? "auto" : "fixed", a->repeat);
+    printf("{\"tool\": \"mnist\", \"isa\": \"%s\", \"threads\": %d, \"train_threads\": \"%s\", \"repeat\": %ld,\n"
+           " \"gemm\": [\n",
+           mn_isa(), nthreads, g_auto ? "auto" : "fixed", a->repeat);
     for (int i = 0; i < n_shapes; i++)
         printf("  {\"name\": \"%s\", \"op\": \"%s\", \"M\": %d, \"N\": %d, \"K\": %d, \"gflops_1t\": %.3f, "
                "\"gflops_nt\": %.3f}%s\n",
@@ -351,7 +352,7 @@ static void print_json(const bench_args *a, int nthreads, const gemm_shape *sh, 
 static void print_text(const bench_args *a, int nthreads, const gemm_shape *sh, int n_shapes, const double *g1,
                        const double *gn, const char *note, const train_result *tr, int n_tr, int train_skipped)
 {
-    printf("SGEMM, GFLOP/s (median of %ld)\n", a->repeat);
+    printf("SGEMM, GFLOP/s (median of %ld), kernels: %s\n", a->repeat, mn_isa());
     char nt[32];
     snprintf(nt, sizeof nt, "%d thread%s", nthreads, nthreads == 1 ? "" : "s");
     printf("%-16s %-2s %5s %5s %5s %10s %10s\n", "shape", "op", "M", "N", "K", "1 thread", nt);

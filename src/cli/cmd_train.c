@@ -576,7 +576,7 @@ int cmd_train(int argc, char **argv)
         snprintf(tloss, sizeof tloss, "%.4f", loss);
     }
     snprintf(r.v[R_EPOCHS], 64, "%ld", a.epochs);
-    const char *keys[R_N + 4], *vals[R_N + 4];
+    const char *keys[R_N + 6], *vals[R_N + 6];
     int nk = 0;
     for (int i = 0; i < R_N; i++) keys[nk] = recipe_keys[i], vals[nk++] = r.v[i];
     if (test.n) {
@@ -584,6 +584,7 @@ int cmd_train(int argc, char **argv)
         keys[nk] = "test_loss", vals[nk++] = tloss;
     }
     keys[nk] = "mnist_version", vals[nk++] = MNIST_VERSION;
+    keys[nk] = "mnist_isa", vals[nk++] = mn_isa(); /* the kernels that trained it */
     /* the data's class names, when it has them: eval, predict and show print them */
     char *names = cli_names_join(&train);
     if (names) keys[nk] = "class_names", vals[nk++] = names;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "mnist/gemm.h" /* mn_isa */
 
 static void usage(FILE *f)
 {
@@ -25,6 +26,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     cli_tune_openmp(argv);
+    mn_isa(); /* chooses the kernels now: a MNIST_ISA this CPU lacks is refused before anything runs */
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
@@ -35,7 +37,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
-        printf("mnist %s\n", MNIST_VERSION);
+        printf("mnist %s\nkernels: %s (this CPU runs: %s; MNIST_ISA= chooses)\n", MNIST_VERSION, mn_isa(),
+               mn_isa_available());
         return 0;
     }
     for (const cli_command *c = cli_commands; c->name; c++)

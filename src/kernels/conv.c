@@ -25,6 +25,8 @@
  * the pooled one as it gathers it, so the full-size maps never go through
  * memory.
  */
+#include "kernels/isa_rename.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>

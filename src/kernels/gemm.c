@@ -40,6 +40,8 @@
  * thread count, so every element of C sees the same sequence of operations:
  * results are bit-identical for any number of threads.
  */
+#include "kernels/isa_rename.h"
+
 #include "mnist/gemm.h"
 #include "kernels/simd.h"
 
@@ -130,42 +132,8 @@ static int k_block(int K)
     return (K + nkb - 1) / nkb;
 }
 
-/* ---- threads ------------------------------------------------------------ */
-
-static int g_threads; /* 0 = not yet set */
-
-static int default_threads(void)
-{
-#ifdef _OPENMP
-    const char *s = getenv("OMP_NUM_THREADS");
-    if (s) {
-        int n = atoi(s);
-        if (n > 0) return n;
-    }
-    return omp_get_num_procs();
-#else
-    return 1;
-#endif
-}
-
-void mn_set_threads(int n)
-{
-    if (n <= 0) n = default_threads();
-    g_threads = n;
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#endif
-}
-
-int mn_get_threads(void)
-{
-#ifdef _OPENMP
-    if (g_threads <= 0) g_threads = default_threads();
-    return g_threads;
-#else
-    return 1;
-#endif
-}
+/* ---- threads: mn_set_threads / mn_get_threads are in isa.c, shared by
+ * every instruction set's copy of this file ------------------------------ */
 
 static int g_force_portable;
 

@@ -1,5 +1,7 @@
 /* pool.c - max and average pooling (Keras MaxPooling2D / AveragePooling2D,
  * PyTorch MaxPool2d / AvgPool2d), NCHW, one plane at a time. */
+#include "kernels/isa_rename.h"
+
 #include <stdio.h>
 #include <string.h>
 

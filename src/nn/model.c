@@ -20,8 +20,11 @@ static const struct {
     {"cnn", "conv:32:3,relu,maxpool:2,conv:64:3,relu,maxpool:2,flatten,dropout:0.5,dense:%d", NULL},
     {"lenet5", "conv:6:5:same,relu,maxpool:2,conv:16:5,relu,maxpool:2,flatten,dense:120,relu,dense:84,relu,dense:%d",
      NULL},
-    {"rnn", "lstm:64,dropout:0.25,dense:32,relu,dropout:0.5,dense:%d", NULL},
-    {"vit", "patches:7:64,transformer:64:4:128,transformer:64:4:128,layernorm,mean,dense:%d", NULL},
+    /* an LSTM over the 28 rows (PyTorch's mnist_rnn example; its dropouts
+     * cost accuracy in 5 epochs: 96.88% with them, 98.40% without) */
+    {"rnn", "lstm:64,dense:32,relu,dense:%d", NULL},
+    {"vit", "patches:7:64,transformer:64:4:128,transformer:64:4:128,layernorm,mean,dense:%d",
+     "--optimizer adam --lr 0.001 --lr-schedule cosine --epochs 10 --batch-size 64"},
     /* PyTorch's examples/mnist/main.py: its Net and its defaults */
     {"pytorch-example",
      "conv:32:3,relu,conv:64:3,relu,maxpool:2,dropout:0.25,flatten,dense:128,relu,dropout:0.5,dense:%d",
