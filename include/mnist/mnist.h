@@ -33,6 +33,7 @@
 #include "mnist/kernels.h"
 #include "mnist/layer.h"
 #include "mnist/model.h"
+#include "mnist/netpics.h"
 #include "mnist/npz.h"
 #include "mnist/onnx.h"
 #include "mnist/optim.h"
@@ -41,6 +42,7 @@
 #include "mnist/protobuf.h"
 #include "mnist/rng.h"
 #include "mnist/safetensors.h"
+#include "mnist/term.h"
 #include "mnist/train.h"
 
 #endif
