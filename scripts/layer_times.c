@@ -3,7 +3,7 @@
  * of the tests). Random inputs, so it needs no data. Build against the
  * library after a normal build:
  *
- *   cc -O2 -march=native -fopenmp -Iinclude scripts/layer_times.c build/libmnistlib.a -lm -o build/layer_times
+ *   cc -O2 -march=native -fopenmp -Iinclude scripts/layer_times.c build/libmnist.a -lm -o build/layer_times
  *   build/layer_times [THREADS [ARCH [BATCH [REPS]]]]      (defaults: 1 cnn 128 40)
  *
  * Prints one line: the whole forward and backward (mn_model_forward /

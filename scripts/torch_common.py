@@ -56,7 +56,7 @@ def build(arch, input_shape):
     'flatten,dense:128,relu,dropout:0.2,dense:10' or
     'conv:32:3,relu,maxpool:2,conv:64:3:s2:p1,...' (see include/mnist/layer.h)."""
     c, h, w = input_shape
-    flat = None  # features once flattened
+    flat = c * h * w if (h, w) == (1, 1) else None  # features once flattened
     layers = []
     for tok in arch.split(","):
         kind, _, arg = tok.partition(":")
@@ -99,6 +99,27 @@ def build(arch, input_shape):
         elif kind == "batchnorm":
             # ours normalises per feature of a flat input, per channel of maps
             layers.append(nn.BatchNorm1d(flat) if flat is not None else nn.BatchNorm2d(c))
+        elif kind == "leakyrelu":
+            layers.append(nn.LeakyReLU(float(arg) if arg else 0.01))
+        elif kind == "reshape":
+            c, h, w = (int(v) for v in arg.split(":"))
+            layers.append(nn.Unflatten(1, (c, h, w)))
+        elif kind == "upsample":
+            layers.append(nn.Upsample(scale_factor=int(arg), mode="nearest"))
+            h, w = h * int(arg), w * int(arg)
+        elif kind == "convtranspose":
+            parts = arg.split(":")
+            filters, (kh, kw) = int(parts[0]), pair(parts[1])
+            stride, padding = (1, 1), (0, 0)
+            for opt in parts[2:]:
+                if opt.startswith("s"):
+                    stride = pair(opt[1:])
+                elif opt.startswith("p"):
+                    padding = pair(opt[1:])
+            layers.append(nn.ConvTranspose2d(c, filters, (kh, kw), stride=stride, padding=padding))
+            h = (h - 1) * stride[0] - 2 * padding[0] + kh
+            w = (w - 1) * stride[1] - 2 * padding[1] + kw
+            c = filters
         elif kind == "dropout":
             layers.append(nn.Dropout(float(arg)))
         else:

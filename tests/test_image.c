@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "mnist/gzip.h"
-#include "mnist/idx.h"
+#include "mnist/dataset.h"
 #include "mnist/image.h"
 #include "test.h"
 #include "testutil.h"
@@ -1043,7 +1043,7 @@ static void test_preprocess(const char *srcdir)
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/data/mnist", srcdir);
     mn_dataset ds;
-    if (mn_dataset_load(dir, "t10k", &ds, &e) != 0) {
+    if (mn_data_load(dir, MN_SPLIT_TEST, &ds, &e) != 0) {
         printf("no MNIST test set in %s: real-digit check skipped\n", dir);
         return;
     }

@@ -30,7 +30,8 @@ static void make_data(mn_dataset *ds, int n, uint64_t seed)
 {
     mn_rng r;
     mn_rng_seed(&r, seed);
-    ds->n = n, ds->rows = 12, ds->cols = 12, ds->n_classes = 10;
+    memset(ds, 0, sizeof *ds);
+    ds->n = n, ds->c = 1, ds->h = 12, ds->w = 12, ds->n_classes = 10, ds->type = MN_PIX_U8;
     ds->images = malloc((size_t)n * 144);
     ds->labels = malloc((size_t)n);
     for (int i = 0; i < n; i++) {

@@ -51,4 +51,14 @@ int mn_text_width(const char *s, int scale);
  * background. Never NULL. */
 const char *const *mn_font_glyph(int ch);
 
+/* Pictures of digits (src/draw/digits.c), written as PNG:
+ * n images of rows x cols floats in [0, 1] (white ink on black, as MNIST),
+ * per_row to a row, each pixel scale x scale, with an optional caption per
+ * grid row (labels[r], or NULL). */
+int mn_draw_digit_grid(const char *path, const float *img, int n, int rows, int cols, int per_row, int scale,
+                       const char *const *labels, mn_err *e);
+/* n points (x, y pairs) coloured by class 0-9 on a size x size plot, axes
+ * fitted to the data, with a colour legend (the VAE's latent means). */
+int mn_draw_scatter(const char *path, const float *xy, const int *cls, int n, int size, mn_err *e);
+
 #endif

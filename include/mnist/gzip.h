@@ -70,6 +70,13 @@ uint32_t mn_crc32(uint32_t crc, const void *buf, size_t n);
 int mn_zlib_decompress(const uint8_t *in, size_t n, uint8_t **out, size_t *out_len, size_t max_out,
                        const char *name, mn_err *e);
 
+/* Decompresses raw deflate data in[0..n) (RFC 1951, no header or trailer,
+ * as in a zip entry) into a new buffer, conventions as mn_gunzip; more than
+ * max_out bytes of output is an error. No checksum is checked (a zip's
+ * CRC-32 is the caller's: mn_crc32). */
+int mn_inflate(const uint8_t *in, size_t n, size_t max_out, uint8_t **out, size_t *out_len, const char *name,
+               mn_err *e);
+
 /* Adler-32 (RFC 1950): a = mn_adler32(1, buf, n) for a whole buffer (1 is
  * the checksum of no data); pass the previous result to continue. */
 uint32_t mn_adler32(uint32_t a, const void *buf, size_t n);

@@ -1,4 +1,4 @@
-/* idx.h - MNIST-format (IDX) data sets.
+/* idx.h - the IDX file format (MNIST's). Data sets are dataset.h's.
  *
  * IDX is the format of MNIST and Fashion-MNIST: a 4-byte magic
  * (0, 0, type code, rank), then `rank` big-endian u32 dimensions, then the
@@ -18,12 +18,15 @@
 #include "mnist/error.h"
 
 #define MN_IDX_MAX_RANK 4
+#define MN_IDX_TYPE_U8 0x08
+#define MN_IDX_TYPE_I32 0x0C
 
-/* One IDX array of unsigned bytes. */
+/* One IDX array of unsigned bytes (or big-endian int32s, type 0x0C). */
 typedef struct {
     int rank;
+    int type;      /* MN_IDX_TYPE_U8 or MN_IDX_TYPE_I32 */
     uint32_t dims[MN_IDX_MAX_RANK];
-    uint8_t *data; /* product(dims) bytes, owned */
+    uint8_t *data; /* product(dims) elements (4 bytes each for int32, as stored), owned */
 } mn_idx;
 
 /* Reads a u8 IDX file of the given rank (type code 0x08). Fails, naming the
@@ -33,38 +36,12 @@ typedef struct {
  * then corrupt gzip data (bad CRC, truncation, ...) is an error too, and the
  * length checked is that of the decompressed data. */
 int mn_idx_read(const char *path, int want_rank, mn_idx *out, mn_err *e);
+/* The same for a given type code: MN_IDX_TYPE_U8 or MN_IDX_TYPE_I32 (as
+ * QMNIST's label files); the size limits count bytes. */
+int mn_idx_read_typed(const char *path, int want_rank, int want_type, mn_idx *out, mn_err *e);
 void mn_idx_free(mn_idx *x);
 
 /* Writes a u8 IDX file (used by tests and tools). */
 int mn_idx_write(const char *path, int rank, const uint32_t *dims, const uint8_t *data, mn_err *e);
-
-/* A labelled image set: n images of rows x cols bytes, n labels < n_classes. */
-typedef struct {
-    int n, rows, cols;
-    int n_classes; /* 10 for MNIST */
-    uint8_t *images; /* n * rows * cols, owned */
-    uint8_t *labels; /* n, owned */
-} mn_dataset;
-
-/* Loads "<dir>/<prefix>-images-idx3-ubyte" and "<dir>/<prefix>-labels-idx1-ubyte"
- * where prefix is "train" or "t10k". Both spellings of the names are accepted
- * ("train-images-idx3-ubyte" and "train-images.idx3-ubyte"), each raw or
- * gzipped; the first of "<name>", "<name>.gz", "<dotted name>",
- * "<dotted name>.gz" that exists is read. Checks that the counts agree and
- * every label is below 10. When none exists, the error names the first
- * spelling and points to scripts/fetch_mnist.sh. */
-int mn_dataset_load(const char *dir, const char *prefix, mn_dataset *ds, mn_err *e);
-void mn_dataset_free(mn_dataset *ds);
-
-/* Converts images [first, first+count) of ds, in the order given by idx (or
- * in order when idx is NULL), to floats in [0,1] (x/255) into out, and their
- * labels into labels. */
-void mn_dataset_batch(const mn_dataset *ds, const int *idx, int first, int count, float *out, int *labels);
-
-/* Hints the CPU to start loading the images mn_dataset_batch would read for
- * the same arguments (no effect on results). The training loop calls it for
- * the next batch, so a shuffled batch's cache misses overlap this step's
- * arithmetic instead of stalling the next one. */
-void mn_dataset_prefetch(const mn_dataset *ds, const int *idx, int first, int count);
 
 #endif

@@ -52,6 +52,20 @@ void mn_dropout_backward(float *din, const float *dout, const float *mask, size_
  * number of argmax hits. Backward: dlogits = (probs - onehot(label)) * scale,
  * where scale is normally 1/B (the gradient of the mean loss). */
 double mn_softmax_xent_forward(float *probs, const float *logits, const int *labels, int B, int C, int *correct);
+/* Transposed convolution (PyTorch ConvTranspose2d), NCHW, no dilation or
+ * groups: input C x H x W, F filters of KH x KW, stride SH x SW, padding
+ * PH x PW taken off each side of the full output, so
+ * OH = (H - 1) * SH - 2 * PH + KH. Weights [C, F, KH, KW] (PyTorch's),
+ * bias [F]. scratch holds mn_convt_scratch_floats(g) floats. */
+typedef struct {
+    int c, h, w, f, oh, ow, kh, kw, sh, sw, ph, pw;
+} mn_convt_geom;
+size_t mn_convt_scratch_floats(const mn_convt_geom *g);
+void mn_convt_forward(float *out, const float *in, const float *w, const float *b, int B, const mn_convt_geom *g,
+                      float *scratch);
+void mn_convt_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w, int B,
+                       const mn_convt_geom *g, float *scratch);
+
 /* Losses on outputs that are not classes, summed over n elements against
  * targets t; with d non-NULL, also the gradient times scale (1/B for the
  * gradient of the mean over a batch of B). Mean squared error:

@@ -62,6 +62,7 @@ enum {
 
 typedef struct mn_layer mn_layer;
 typedef struct mn_layer_kind mn_layer_kind;
+typedef struct mn_onnx mn_onnx; /* the ONNX graph builder (onnx.h) */
 
 /* What a backward hook is given. `out` and `dout` are the output and its
  * gradient of the last layer the kind absorbed (its own when none). */
@@ -113,6 +114,21 @@ struct mn_layer_kind {
     void (*forward)(mn_layer *l, float *out, const float *in, const float *p, int B, int training, mn_rng *rng);
     /* Returns the number of leading parameters it updated (see optim). */
     size_t (*backward)(mn_layer *l, const mn_backward_args *a);
+    /* How it exports to ONNX (`mnist export --onnx`; the builder's calls are
+     * in onnx.h): emits the nodes and initializers that compute its output
+     * from the tensor named `input` (N x C x H x W floats, or N x features:
+     * mn_onnx_rank(g) says which; mn_onnx_as_2d/as_4d convert), with its
+     * parameters at p (its state at l->state), and writes its output's name
+     * into output[0..len) (names from mn_onnx_name; initializers named by
+     * mn_onnx_init_param as PyTorch names them). A kind whose output has
+     * another rank calls mn_onnx_set_rank. A kind that computes nothing at
+     * inference (dropout) copies input to output and emits no node. The
+     * layer is exported on its own: fusion (n_fused, absorbed) is ignored,
+     * every layer gets its hook called. Standard ops of the default domain
+     * at opset 13 only (MN_ONNX_OPSET). NULL: the export fails naming the
+     * layer. */
+    int (*onnx)(const mn_layer *l, const float *p, mn_onnx *g, const char *input, char *output, size_t len,
+                mn_err *e);
 };
 
 /* Room for a kind's own settings in a layer (its parse writes them). */

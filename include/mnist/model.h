@@ -150,6 +150,20 @@ int mn_model_load(mn_model *m, const char *path, int max_batch, mn_err *e);
 int mn_model_open(mn_model *m, const char *path, int max_batch, mn_err *e);
 int mn_model_load_for(mn_model *m, const char *path, int max_batch, int training, mn_err *e);
 
+/* Several models in one file (an autoencoder's encoder and decoder, a GAN's
+ * generator and discriminator): each model's tensors named
+ * "<prefix>.<module>.<suffix>" (so a PyTorch user loads each part with the
+ * prefix stripped), its arch, input_shape and classes under
+ * "<prefix>.arch" etc.; extra tensors and metadata pairs as in
+ * mn_model_save_ext. An empty prefix is the one-model file of
+ * mn_model_save. */
+int mn_models_save(const char *path, const mn_model *const *models, const char *const *prefixes, int n_models,
+                   const mn_st_tensor *extra, int n_extra, const char *const *keys, const char *const *vals,
+                   int n_meta, mn_err *e);
+/* Loads the model named by prefix from such a file ("" for a one-model
+ * file); training as in mn_model_alloc_for. */
+int mn_model_load_part(mn_model *m, const char *path, const char *prefix, int max_batch, int training, mn_err *e);
+
 /* Metadata value of a loaded model file (NULL if absent); kept after load. */
 const char *mn_model_meta(const mn_model *m, const char *key);
 

@@ -20,7 +20,7 @@
 
 #include "mnist/augment.h"
 #include "mnist/error.h"
-#include "mnist/idx.h"
+#include "mnist/dataset.h"
 #include "mnist/model.h"
 #include "mnist/optim.h"
 

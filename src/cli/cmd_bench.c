@@ -59,7 +59,7 @@
 
 #include "cli.h"
 #include "mnist/gemm.h"
-#include "mnist/idx.h"
+#include "mnist/dataset.h"
 #include "mnist/model.h"
 #include "mnist/optim.h"
 #include "mnist/train.h"
@@ -74,7 +74,7 @@ static const char help[] =
     "\n"
     "  --threads N         threads for the N-thread column and for training (default: all cores,\n"
     "                      or OMP_NUM_THREADS; training then picks 1..N by timing, as mnist train)\n"
-    "  --data DIR          data directory (default: $MNIST_DATA, else data/mnist); training is\n"
+    "  --data SOURCE       the data, as for train (default: $MNIST_DATA, else data/mnist); training is\n"
     "                      skipped with a note when the data is not there\n"
     "  --gemm-only         skip training\n"
     "  --models LIST       comma-separated, from mlp, wide, cnn (default: mlp,wide,cnn)\n"
@@ -196,7 +196,7 @@ static void bench_train(const mn_dataset *train, int which, int epochs, int cnn_
     double t0 = mn_now();
     mn_optim_kind kind = (mn_optim_kind)mn_optim_kind_of(bm->optimizer);
     float lr = mn_optim_default_lr(kind);
-    if (mn_model_build(&m, bm->arch, (mn_shape){1, train->rows, train->cols}, train->n_classes, &e) ||
+    if (mn_model_build(&m, bm->arch, (mn_shape){train->c, train->h, train->w}, train->n_classes, &e) ||
         mn_model_alloc(&m, bm->batch, &e) || mn_optim_init(&o, kind, lr, m.n_params, &e)) {
         snprintf(r->error, sizeof r->error, "%s", e.msg);
         goto out;
@@ -412,9 +412,9 @@ int cmd_bench(int argc, char **argv)
     rc = 0;
     if (!a.gemm_only) {
         mn_err e;
-        const char *dir = cli_data_dir(a.data);
+        const char *dir = cli_data_source(a.data, NULL);
         double t0 = mn_now();
-        if (mn_dataset_load(dir, "train", &train, &e) || mn_dataset_load(dir, "t10k", &test, &e)) {
+        if (mn_data_load(dir, MN_SPLIT_TRAIN, &train, &e) || mn_data_load(dir, MN_SPLIT_TEST, &test, &e) < 0) {
             snprintf(note, sizeof note, "%s", e.msg);
             train_skipped = 1;
         } else {

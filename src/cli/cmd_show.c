@@ -10,7 +10,7 @@
 
 #include "cli.h"
 #include "mnist/draw.h"
-#include "mnist/idx.h"
+#include "mnist/dataset.h"
 #include "mnist/png.h"
 
 static const char help[] =
@@ -20,9 +20,10 @@ static const char help[] =
     "cell is two pixels (the upper-half block, 256-colour greys); with --ascii, when output\n"
     "is not a terminal, or when NO_COLOR is set, plain ASCII art (two characters a pixel).\n"
     "\n"
-    "  --data DIR     data directory (default: $MNIST_DATA, else data/mnist)\n"
+    "  --data SOURCE  the data (as for train; default: $MNIST_DATA, else data/mnist)\n"
     "  --set S        test (default; <data>/t10k-*) or train (<data>/train-*)\n"
     "  --ascii        ASCII art even on a colour terminal\n"
+    "  --transpose    transpose the images (EMNIST's layout; automatic for EMNIST's names)\n"
     "  --color        half blocks even when not on a terminal\n"
     "  --png FILE     write the images side by side (4x, labelled, 10 a row) to a PNG instead\n";
 
@@ -54,36 +55,37 @@ static int terminal_columns(void)
 static void show_terminal(const mn_dataset *ds, const long *idx, int n, int color)
 {
     static const char ramp[] = " .:-=+*#%@";
-    int tile = color ? ds->cols : 2 * ds->cols;
+    int tile = color ? ds->w : 2 * ds->w;
     int per_row = (terminal_columns() + GAP) / (tile + GAP);
     if (per_row < 1) per_row = 1;
-    size_t npx = (size_t)ds->rows * (size_t)ds->cols;
     for (int first = 0; first < n; first += per_row) {
         int k = n - first < per_row ? n - first : per_row;
         if (first) putchar('\n');
         for (int t = 0; t < k; t++) {
             char cap[64];
-            snprintf(cap, sizeof cap, "#%ld label %d", idx[first + t], ds->labels[idx[first + t]]);
+            char nm[48];
+            snprintf(cap, sizeof cap, "#%ld label %s", idx[first + t],
+                     mn_class_name(ds->class_names, ds->n_classes, ds->labels[idx[first + t]], nm, sizeof nm));
             if ((int)strlen(cap) > tile) cap[tile] = 0;
             printf("%-*s", t + 1 < k ? tile + GAP : 0, cap);
         }
         putchar('\n');
-        int lines = color ? (ds->rows + 1) / 2 : ds->rows;
+        int lines = color ? (ds->h + 1) / 2 : ds->h;
         for (int r = 0; r < lines; r++) {
             for (int t = 0; t < k; t++) {
-                const uint8_t *img = ds->images + (size_t)idx[first + t] * npx;
+                const uint8_t *img = mn_dataset_image_u8(ds, (int)idx[first + t]);
                 if (t) printf("%*s", GAP, "");
                 if (!color) {
-                    for (int c = 0; c < ds->cols; c++) {
-                        char ch = ramp[img[r * ds->cols + c] * 10 / 256];
+                    for (int c = 0; c < ds->w; c++) {
+                        char ch = ramp[img[r * ds->w + c] * 10 / 256];
                         putchar(ch), putchar(ch);
                     }
                     continue;
                 }
                 int fg = -1, bg = -1;
-                for (int c = 0; c < ds->cols; c++) {
-                    int up = grey256(img[2 * r * ds->cols + c]);
-                    int lo = 2 * r + 1 < ds->rows ? grey256(img[(2 * r + 1) * ds->cols + c]) : 16;
+                for (int c = 0; c < ds->w; c++) {
+                    int up = grey256(img[2 * r * ds->w + c]);
+                    int lo = 2 * r + 1 < ds->h ? grey256(img[(2 * r + 1) * ds->w + c]) : 16;
                     if (up != fg || lo != bg) printf("\033[38;5;%d;48;5;%dm", up, lo), fg = up, bg = lo;
                     fputs("\xe2\x96\x80", stdout); /* U+2580 UPPER HALF BLOCK */
                 }
@@ -98,7 +100,7 @@ static void show_terminal(const mn_dataset *ds, const long *idx, int n, int colo
  * (and index, smaller) under it. */
 static int show_png(const mn_dataset *ds, const long *idx, int n, const char *path, mn_err *e)
 {
-    const int M = 8, tw = ds->cols * PNG_SCALE, th = ds->rows * PNG_SCALE;
+    const int M = 8, tw = ds->w * PNG_SCALE, th = ds->h * PNG_SCALE;
     const int cell_h = th + 6 + 7 * 3 + 5 + 7 + M;
     int per_row = n < PNG_PER_ROW ? n : PNG_PER_ROW, rows = (n + per_row - 1) / per_row;
     mn_canvas c;
@@ -106,12 +108,11 @@ static int show_png(const mn_dataset *ds, const long *idx, int n, const char *pa
         mn_err inner = *e;
         return mn_fail(e, "%s: %s", path, inner.msg);
     }
-    size_t npx = (size_t)ds->rows * (size_t)ds->cols;
     for (int i = 0; i < n; i++) {
         int x = M + (i % per_row) * (tw + M), y = M + (i / per_row) * cell_h;
-        mn_canvas_image(&c, x, y, ds->images + (size_t)idx[i] * npx, ds->rows, ds->cols, PNG_SCALE);
-        char s[32];
-        snprintf(s, sizeof s, "%d", ds->labels[idx[i]]);
+        mn_canvas_image(&c, x, y, mn_dataset_image_u8(ds, (int)idx[i]), ds->h, ds->w, PNG_SCALE);
+        char s[48];
+        mn_class_name(ds->class_names, ds->n_classes, ds->labels[idx[i]], s, sizeof s);
         mn_canvas_text(&c, x + (tw - mn_text_width(s, 3)) / 2, y + th + 6, s, 3, 0xffffff);
         snprintf(s, sizeof s, "#%ld", idx[i]);
         mn_canvas_text(&c, x + (tw - mn_text_width(s, 1)) / 2, y + th + 6 + 21 + 5, s, 1, 0xa0a0a0);
@@ -124,7 +125,7 @@ static int show_png(const mn_dataset *ds, const long *idx, int n, const char *pa
 int cmd_show(int argc, char **argv)
 {
     const char *data = NULL, *set = "test", *png = NULL, *v;
-    int ascii = 0, color = 0, n = 0;
+    int ascii = 0, color = 0, n = 0, transpose = 0;
     long *idx = malloc((size_t)argc * sizeof *idx);
     if (!idx) {
         fprintf(stderr, "mnist: out of memory\n");
@@ -141,6 +142,8 @@ int cmd_show(int argc, char **argv)
         }
         if (!strcmp(s, "--ascii")) {
             ascii = 1;
+        } else if (!strcmp(s, "--transpose")) {
+            transpose = 1;
         } else if (!strcmp(s, "--color") || !strcmp(s, "--colour")) {
             color = 1;
         } else if ((r = cli_opt("show", argc, argv, &i, "--data", &v))) {
@@ -179,9 +182,15 @@ int cmd_show(int argc, char **argv)
     rc = 1;
     mn_err e;
     mn_dataset ds = {0};
-    const char *dir = cli_data_dir(data), *prefix = strcmp(set, "train") ? "t10k" : "train";
-    if (mn_dataset_load(dir, prefix, &ds, &e)) {
+    const char *dir = cli_data_source(data, stdout), *prefix = strcmp(set, "train") ? "t10k" : "train";
+    mn_data_opts dopt = {.transpose = transpose};
+    if (mn_data_load_opts(dir, strcmp(set, "train") ? MN_SPLIT_TEST : MN_SPLIT_TRAIN, &dopt, &ds, &e)) {
         cli_fail(&e);
+        goto out;
+    }
+    if (ds.type != MN_PIX_U8 || ds.c != 1) {
+        fprintf(stderr, "mnist: %s: show draws one-channel byte images\n", ds.path);
+        mn_dataset_free(&ds);
         goto out;
     }
     for (int i = 0; i < n; i++)

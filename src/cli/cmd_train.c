@@ -13,7 +13,7 @@
 #include "cli.h"
 #include "mnist/atomic.h"
 #include "mnist/gemm.h"
-#include "mnist/idx.h"
+#include "mnist/dataset.h"
 #include "mnist/model.h"
 #include "mnist/optim.h"
 #include "mnist/plot.h"
@@ -57,7 +57,13 @@ static const char help[] =
     "  --seed N                seed for initialisation, dropout, shuffling, augmentation (default: 1)\n"
     "\n"
     "Files:\n"
-    "  --data DIR              data directory (default: $MNIST_DATA, else data/mnist)\n"
+    "  --data SOURCE           a folder of IDX files, raw or .gz (MNIST, Fashion-MNIST, KMNIST,\n"
+    "                          EMNIST, QMNIST; ROOT for torchvision's ROOT/MNIST/raw; DIR/emnist-SET\n"
+    "                          for one EMNIST set), FILE.npz (Keras's x_train, y_train, x_test,\n"
+    "                          y_test) or FILE.csv (label and pixel columns; its test set is the\n"
+    "                          file named with 'test' for 'train', when that has labels)\n"
+    "                          (default: $MNIST_DATA, else data/mnist, else ~/.keras/datasets/mnist.npz)\n"
+    "  --transpose             transpose the images (EMNIST's layout; automatic for EMNIST's names)\n"
     "  --output FILE           where to save the model (default: model.bin)\n"
     "  --checkpoint FILE       save weights and optimizer state here after every epoch and on Ctrl-C\n"
     "  --resume FILE           continue from a checkpoint, with its recipe, up to --epochs in all\n"
@@ -75,7 +81,7 @@ typedef struct {
     const char *arch, *data, *output, *optimizer, *checkpoint, *resume, *log, *schedule, *plot, *augment, *normalize;
     long epochs, batch, threads, patience, verbose;
     double lr, momentum, val_split, ema, wd;
-    int nesterov, lr_set, epochs_set, recipe_set, wd_set, opt_set;
+    int nesterov, lr_set, epochs_set, recipe_set, transpose, wd_set, opt_set;
     double norm_mean, norm_std; /* --normalize MEAN:STD; std 0: none */
     uint64_t seed;
 } train_args;
@@ -123,7 +129,8 @@ static int parse(int argc, char **argv, train_args *a, int init)
         else if (OPT("--seed")) r = r < 0 ? r : cli_u64("train", "--seed", v, &a->seed);
         else {
             recipe = 0;
-            if (OPT("--data")) a->data = v;
+            if (!strcmp(s, "--transpose")) a->transpose = 1;
+            else if (OPT("--data")) a->data = v;
             else if (OPT("--output") || OPT("-o")) a->output = v;
             else if (OPT("--checkpoint")) a->checkpoint = v;
             else if (OPT("--resume")) a->resume = v;
@@ -421,9 +428,14 @@ int cmd_train(int argc, char **argv)
     }
     if ((rc = check_recipe(&a, &to))) return rc;
     /* the architecture is checked before the data is read: a typo should not
-     * cost the time of loading 60,000 images */
-    if (mn_model_build(&m, a.arch, (mn_shape){1, 28, 28}, 10, &e)) return cli_usage_error("train", "%s", e.msg);
-    if ((rc = check_memory(&m, a.batch))) return rc;
+     * cost the time of loading 60,000 images. The check assumes MNIST's
+     * shape and 10 classes; when only that assumption fails (a model for
+     * other data), it is made again once the data is loaded. */
+    if (mn_model_build(&m, a.arch, (mn_shape){1, 28, 28}, 10, &e)) {
+        if (!strstr(e.msg, "the data has")) return cli_usage_error("train", "%s", e.msg);
+    } else if ((rc = check_memory(&m, a.batch))) {
+        return rc;
+    }
     /* an unwritable --output or --checkpoint fails now, not after the training */
     if (mn_atomic_probe(a.output, &e) || (a.checkpoint && mn_atomic_probe(a.checkpoint, &e))) {
         mn_model_free(&m);
@@ -433,11 +445,18 @@ int cmd_train(int argc, char **argv)
     to.auto_threads = !a.threads && !getenv("OMP_NUM_THREADS") ? mn_get_threads() : 0;
 
     rc = 1;
-    const char *dir = cli_data_dir(a.data);
-    if (mn_dataset_load(dir, "train", &train, &e) || mn_dataset_load(dir, "t10k", &test, &e)) {
+    const char *dir = cli_data_source(a.data, stdout);
+    mn_data_opts dopt = {.transpose = a.transpose};
+    if (mn_data_load_opts(dir, MN_SPLIT_TRAIN, &dopt, &train, &e)) {
         cli_fail(&e);
         goto out;
     }
+    int trc0 = mn_data_load_opts(dir, MN_SPLIT_TEST, &dopt, &test, &e);
+    if (trc0 < 0 || (trc0 == 0 && cli_data_match(&train, &test, &e))) {
+        cli_fail(&e);
+        goto out;
+    }
+    if (trc0 == MN_DATA_ABSENT) printf("no test figures: %s\n", e.msg);
     mn_optim_kind kind = (mn_optim_kind)mn_optim_kind_of(a.optimizer);
     float lr = a.lr_set ? (float)a.lr : mn_optim_default_lr(kind);
     if (a.resume) {
@@ -445,15 +464,25 @@ int cmd_train(int argc, char **argv)
             cli_fail(&e);
             goto out;
         }
-    } else if (mn_model_build(&m, a.arch, (mn_shape){1, train.rows, train.cols}, train.n_classes, &e) ||
-               (a.norm_std > 0 && mn_model_set_normalize(&m, (float)a.norm_mean, (float)a.norm_std, &e)) ||
-               mn_model_alloc(&m, (int)a.batch, &e)) {
+    } else if (mn_model_build(&m, a.arch, (mn_shape){train.c, train.h, train.w}, train.n_classes, &e)) {
+        rc = cli_usage_error("train", "%s", e.msg);
+        goto out;
+    } else if (a.norm_std > 0 && mn_model_set_normalize(&m, (float)a.norm_mean, (float)a.norm_std, &e)) {
+        rc = cli_usage_error("train", "%s", e.msg);
+        goto out;
+    } else if ((rc = check_memory(&m, a.batch))) {
+        goto out;
+    } else if (mn_model_alloc(&m, (int)a.batch, &e)) {
+        rc = 1;
         cli_fail(&e);
         goto out;
     }
-    if (m.input_shape.h != train.rows || m.input_shape.w != train.cols || m.n_classes != train.n_classes) {
-        fprintf(stderr, "mnist: %s: images are %dx%d, the model expects %dx%d\n", dir, train.rows, train.cols,
-                m.input_shape.h, m.input_shape.w);
+    rc = 1;
+    if (m.input_shape.c != train.c || m.input_shape.h != train.h || m.input_shape.w != train.w ||
+        m.n_classes != train.n_classes) {
+        fprintf(stderr, "mnist: %s: images are %dx%dx%d with %d classes, the model expects %dx%dx%d and %d\n", dir,
+                train.c, train.h, train.w, train.n_classes, m.input_shape.c, m.input_shape.h, m.input_shape.w,
+                m.n_classes);
         goto out;
     }
     if (mn_optim_init(&opt, kind, lr, m.n_params, &e)) {
@@ -540,20 +569,29 @@ int cmd_train(int argc, char **argv)
         cli_fail(&e);
         goto out;
     }
-    double loss, acc;
-    mn_evaluate(&m, &test, 0, test.n, &loss, &acc, NULL, NULL);
-    printf("test loss: %.4f - test accuracy: %.4f\n", loss, acc);
-
-    char tacc[32], tloss[32];
-    snprintf(tacc, sizeof tacc, "%.4f", acc);
-    snprintf(tloss, sizeof tloss, "%.4f", loss);
+    char tacc[32] = "", tloss[32] = "";
+    if (test.n) {
+        double loss, acc;
+        mn_evaluate(&m, &test, 0, test.n, &loss, &acc, NULL, NULL);
+        printf("test loss: %.4f - test accuracy: %.4f\n", loss, acc);
+        snprintf(tacc, sizeof tacc, "%.4f", acc);
+        snprintf(tloss, sizeof tloss, "%.4f", loss);
+    }
     snprintf(r.v[R_EPOCHS], 64, "%ld", a.epochs);
-    const char *keys[R_N + 3], *vals[R_N + 3];
-    for (int i = 0; i < R_N; i++) keys[i] = recipe_keys[i], vals[i] = r.v[i];
-    keys[R_N] = "test_accuracy", vals[R_N] = tacc;
-    keys[R_N + 1] = "test_loss", vals[R_N + 1] = tloss;
-    keys[R_N + 2] = "mnist_version", vals[R_N + 2] = MNIST_VERSION;
-    if (mn_model_save(&m, a.output, keys, vals, R_N + 3, &e)) {
+    const char *keys[R_N + 4], *vals[R_N + 4];
+    int nk = 0;
+    for (int i = 0; i < R_N; i++) keys[nk] = recipe_keys[i], vals[nk++] = r.v[i];
+    if (test.n) {
+        keys[nk] = "test_accuracy", vals[nk++] = tacc;
+        keys[nk] = "test_loss", vals[nk++] = tloss;
+    }
+    keys[nk] = "mnist_version", vals[nk++] = MNIST_VERSION;
+    /* the data's class names, when it has them: eval, predict and show print them */
+    char *names = cli_names_join(&train);
+    if (names) keys[nk] = "class_names", vals[nk++] = names;
+    int src = mn_model_save(&m, a.output, keys, vals, nk, &e);
+    free(names);
+    if (src) {
         cli_fail(&e);
         goto out;
     }

@@ -12,7 +12,7 @@ static void usage(FILE *f)
           "\n"
           "Commands:\n",
           f);
-    for (const cli_command *c = cli_commands; c->name; c++) fprintf(f, "  %-9s %s\n", c->name, c->help);
+    for (const cli_command *c = cli_commands; c->name; c++) fprintf(f, "  %-11s %s\n", c->name, c->help);
     fputs("\n"
           "Options:\n"
           "  -h, --help     show this help; 'mnist <command> --help' for a command's options\n"

@@ -1114,3 +1114,58 @@ int mn_zlib_decompress(const uint8_t *in, size_t n, uint8_t **out, size_t *out_l
     free(s);
     return rc;
 }
+
+/* ---- raw deflate (RFC 1951), as in zip entries -------------------------- */
+
+int mn_inflate(const uint8_t *in, size_t n, size_t max_out, uint8_t **out, size_t *out_len, const char *name,
+               mn_err *e)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (!name)
+        name = "(deflate data)";
+    if (!in && n)
+        return mn_fail(e, "%s: no input", name);
+    if (!in)
+        in = (const uint8_t *)"";
+    if (max_out > SIZE_MAX - SLACK)
+        max_out = SIZE_MAX - SLACK;
+    inflater *s = malloc(sizeof *s);
+    if (!s)
+        return mn_fail(e, "%s: out of memory", name);
+    s->in_start = s->in = in;
+    s->in_end = in + n;
+    s->bits = 0;
+    s->nbits = 0;
+    s->overrun = 0;
+    s->limit = max_out;
+    s->stop_at_limit = 0;
+    s->stopped = 0;
+    s->pos = s->member_start = s->crc_pos = 0;
+    s->crc = 0xFFFFFFFFu;
+    s->name = name;
+    s->fmt = "deflate";
+    s->no_crc = 1;
+    s->e = e;
+    s->fixed_ready = 0;
+    /* deflate expands at most 1032:1: never start bigger than that */
+    size_t cap = n < SIZE_MAX / 1032 ? n * 1032 + 64 : max_out;
+    if (cap > max_out)
+        cap = max_out;
+    s->cap = cap;
+    s->out = malloc(cap + SLACK);
+    if (!s->out) {
+        free(s);
+        return mn_fail(e, "%s: out of memory for %zu bytes of decompressed data", name, cap);
+    }
+    int rc = inflate_stream(s);
+    if (rc) {
+        free(s->out);
+    } else {
+        uint8_t *p = realloc(s->out, s->pos ? s->pos : 1);
+        *out = p ? p : s->out;
+        *out_len = s->pos;
+    }
+    free(s);
+    return rc;
+}

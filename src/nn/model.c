@@ -454,7 +454,8 @@ void mn_model_summary(const mn_model *m, FILE *f)
         size_t nt = non_trainable(l);
         fixed += nt;
         thousands(l->n_params + nt, count, sizeof count);
-        fprintf(f, " %-28s%-26s%s\n", label, shape, count);
+        int w = (int)strlen(label) < 28 ? 28 : (int)strlen(label) + 1; /* "convtranspose (Conv2DTranspose)" */
+        fprintf(f, " %-*s%-26s%s\n", w, label, shape, count);
         if (i + 1 < m->n_layers) fprintf(f, "\n");
     }
     char total[32], trainable[32], other[32];
@@ -465,9 +466,10 @@ void mn_model_summary(const mn_model *m, FILE *f)
             other, rule);
 }
 
-/* The PyTorch state-dict entries of layer l, named "<module>.<suffix>",
- * pointing at the model's buffers; returns how many. */
-static int layer_tensors(const mn_model *m, const mn_layer *l, mn_st_tensor *t)
+/* The PyTorch state-dict entries of layer l, named "<module>.<suffix>"
+ * (after "<prefix>." when prefix is not empty), pointing at the model's
+ * buffers; returns how many. */
+static int layer_tensors(const mn_model *m, const mn_layer *l, mn_st_tensor *t, const char *prefix)
 {
     int n = n_tensors_of(l);
     if (!n) return 0;
@@ -475,7 +477,7 @@ static int layer_tensors(const mn_model *m, const mn_layer *l, mn_st_tensor *t)
     l->kind->tensors(l, d);
     for (int j = 0; j < n; j++) {
         memset(&t[j], 0, sizeof t[j]);
-        snprintf(t[j].name, sizeof t[j].name, "%d.%s", l->module, d[j].suffix);
+        snprintf(t[j].name, sizeof t[j].name, "%s%s%d.%s", prefix, *prefix ? "." : "", l->module, d[j].suffix);
         t[j].ndim = d[j].ndim;
         t[j].dtype = d[j].dtype;
         for (int k = 0; k < d[j].ndim; k++) t[j].shape[k] = d[j].shape[k];
@@ -488,9 +490,9 @@ static int layer_tensors(const mn_model *m, const mn_layer *l, mn_st_tensor *t)
 }
 
 /* Every layer's tensors into t (count_tensors of them). */
-static void layer_tensors_all(const mn_model *m, mn_st_tensor *t)
+static void layer_tensors_all(const mn_model *m, mn_st_tensor *t, const char *prefix)
 {
-    for (int i = 0, j = 0; i < m->n_layers; i++) j += layer_tensors(m, &m->layers[i], t + j);
+    for (int i = 0, j = 0; i < m->n_layers; i++) j += layer_tensors(m, &m->layers[i], t + j, prefix);
 }
 
 static int count_tensors(const mn_model *m)
@@ -512,32 +514,60 @@ static int is_extra(const char *name) { return strncmp(name, "opt.", 4) == 0 || 
 int mn_model_save_ext(const mn_model *m, const char *path, const mn_st_tensor *extra, int n_extra,
                       const char *const *keys, const char *const *vals, int n_meta, mn_err *e)
 {
-    int nt = count_tensors(m);
+    const char *none = "";
+    return mn_models_save(path, &m, &none, 1, extra, n_extra, keys, vals, n_meta, e);
+}
+
+/* "<prefix>.<key>", or key when prefix is empty */
+static void meta_key(char *buf, size_t len, const char *prefix, const char *key)
+{
+    snprintf(buf, len, "%s%s%s", prefix, *prefix ? "." : "", key);
+}
+
+#define MODEL_META 5 /* arch, input_shape, classes of each model; input_mean, input_std if set */
+
+int mn_models_save(const char *path, const mn_model *const *models, const char *const *prefixes, int n_models,
+                   const mn_st_tensor *extra, int n_extra, const char *const *keys, const char *const *vals,
+                   int n_meta, mn_err *e)
+{
+    int nt = 0;
+    for (int i = 0; i < n_models; i++) nt += count_tensors(models[i]);
+    size_t nk = (size_t)n_meta + 1 + MODEL_META * (size_t)n_models;
     mn_st_tensor *t = calloc((size_t)(nt + n_extra + 1), sizeof *t);
-    const char **k = calloc((size_t)n_meta + 6, sizeof *k), **v = calloc((size_t)n_meta + 6, sizeof *v);
-    if (!t || !k || !v) {
-        free(t), free(k), free(v);
+    const char **k = calloc(nk, sizeof *k), **v = calloc(nk, sizeof *v);
+    char(*text)[2][64] = calloc((size_t)n_models * MODEL_META + 1, sizeof *text);
+    if (!t || !k || !v || !text) {
+        free(t), free(k), free(v), free(text);
         return mn_fail(e, "%s: out of memory", path);
     }
-    layer_tensors_all(m, t);
-    for (int i = 0; i < n_extra; i++) t[nt + i] = extra[i];
-    char shape[64], classes[16], mean[32], std[32];
-    snprintf(shape, sizeof shape, "%d,%d,%d", m->input_shape.c, m->input_shape.h, m->input_shape.w);
-    snprintf(classes, sizeof classes, "%d", m->n_classes);
-    int nm = 0;
+    int nm = 0, j = 0;
     k[nm] = "format", v[nm++] = "pt";
-    k[nm] = "arch", v[nm++] = m->arch;
-    k[nm] = "input_shape", v[nm++] = shape;
-    k[nm] = "classes", v[nm++] = classes;
-    if (m->input_std > 0.0f) {
-        snprintf(mean, sizeof mean, "%.9g", (double)m->input_mean);
-        snprintf(std, sizeof std, "%.9g", (double)m->input_std);
-        k[nm] = "input_mean", v[nm++] = mean;
-        k[nm] = "input_std", v[nm++] = std;
+    for (int i = 0; i < n_models; i++) {
+        const mn_model *m = models[i];
+        layer_tensors_all(m, t + j, prefixes[i]);
+        j += count_tensors(m);
+        char(*s3)[2][64] = text + MODEL_META * i;
+        meta_key(s3[0][0], 64, prefixes[i], "arch");
+        meta_key(s3[1][0], 64, prefixes[i], "input_shape");
+        snprintf(s3[1][1], 64, "%d,%d,%d", m->input_shape.c, m->input_shape.h, m->input_shape.w);
+        meta_key(s3[2][0], 64, prefixes[i], "classes");
+        snprintf(s3[2][1], 64, "%d", m->n_classes);
+        k[nm] = s3[0][0], v[nm++] = m->arch;
+        k[nm] = s3[1][0], v[nm++] = s3[1][1];
+        k[nm] = s3[2][0], v[nm++] = s3[2][1];
+        if (m->input_std > 0.0f) { /* mn_model_set_normalize */
+            meta_key(s3[3][0], 64, prefixes[i], "input_mean");
+            snprintf(s3[3][1], 64, "%.9g", (double)m->input_mean);
+            meta_key(s3[4][0], 64, prefixes[i], "input_std");
+            snprintf(s3[4][1], 64, "%.9g", (double)m->input_std);
+            k[nm] = s3[3][0], v[nm++] = s3[3][1];
+            k[nm] = s3[4][0], v[nm++] = s3[4][1];
+        }
     }
+    for (int i = 0; i < n_extra; i++) t[j++] = extra[i];
     for (int i = 0; i < n_meta; i++) k[nm] = keys[i], v[nm++] = vals[i];
     int rc = mn_st_write(path, t, nt + n_extra, k, v, nm, e);
-    free(t), free(k), free(v);
+    free(t), free(k), free(v), free(text);
     return rc;
 }
 
@@ -553,15 +583,34 @@ int mn_model_open(mn_model *m, const char *path, int max_batch, mn_err *e)
 
 int mn_model_load_for(mn_model *m, const char *path, int max_batch, int training, mn_err *e)
 {
+    return mn_model_load_part(m, path, "", max_batch, training, e);
+}
+
+/* A tensor of the model named by prefix (all but a checkpoint's extras when
+ * prefix is empty). */
+static int in_part(const char *name, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (!n) return !is_extra(name);
+    return strncmp(name, prefix, n) == 0 && name[n] == '.';
+}
+
+int mn_model_load_part(mn_model *m, const char *path, const char *prefix, int max_batch, int training, mn_err *e)
+{
     mn_safetensors st;
     memset(m, 0, sizeof *m);
     if (mn_st_read(path, &st, e)) return -1;
-    const char *arch = mn_st_meta(&st, "arch"), *shape = mn_st_meta(&st, "input_shape"),
-               *classes = mn_st_meta(&st, "classes");
+    char ka[80], ks[80], kc[80];
+    meta_key(ka, sizeof ka, prefix, "arch");
+    meta_key(ks, sizeof ks, prefix, "input_shape");
+    meta_key(kc, sizeof kc, prefix, "classes");
+    const char *arch = mn_st_meta(&st, ka), *shape = mn_st_meta(&st, ks), *classes = mn_st_meta(&st, kc);
     mn_shape in;
     int nc;
     if (!arch || !shape || !classes) {
         mn_st_free(&st);
+        if (*prefix)
+            return mn_fail(e, "%s: has no model '%s' (metadata lacks %s, %s or %s)", path, prefix, ka, ks, kc);
         return mn_fail(e, "%s: not an mnist model file (metadata lacks arch, input_shape or classes)", path);
     }
     if (sscanf(shape, "%d,%d,%d", &in.c, &in.h, &in.w) != 3 || in.c < 1 || in.h < 1 || in.w < 1 ||
@@ -577,7 +626,10 @@ int mn_model_load_for(mn_model *m, const char *path, int max_batch, int training
         mn_st_free(&st);
         return mn_fail(e, "%s: %s", path, inner);
     }
-    const char *mean = mn_st_meta(&st, "input_mean"), *std = mn_st_meta(&st, "input_std");
+    char km[80], kd[80];
+    meta_key(km, sizeof km, prefix, "input_mean");
+    meta_key(kd, sizeof kd, prefix, "input_std");
+    const char *mean = mn_st_meta(&st, km), *std = mn_st_meta(&st, kd);
     if (mean || std) {
         char *end1 = NULL, *end2 = NULL;
         double mu = mean ? strtod(mean, &end1) : 0, sd = std ? strtod(std, &end2) : 0;
@@ -592,7 +644,7 @@ int mn_model_load_for(mn_model *m, const char *path, int max_batch, int training
         return -1;
     }
     int nt = count_tensors(m), have = 0;
-    for (int i = 0; i < st.n_tensors; i++) have += !is_extra(st.tensors[i].name);
+    for (int i = 0; i < st.n_tensors; i++) have += in_part(st.tensors[i].name, prefix);
     if (nt != have) {
         mn_fail(e, "%s: has %d tensors, architecture '%s' needs %d", path, have, m->arch, nt);
         mn_st_free(&st);
@@ -605,7 +657,7 @@ int mn_model_load_for(mn_model *m, const char *path, int max_batch, int training
         mn_model_free(m);
         return mn_fail(e, "%s: out of memory", path);
     }
-    layer_tensors_all(m, want);
+    layer_tensors_all(m, want, prefix);
     for (int j = 0; j < nt; j++) {
         const mn_st_tensor *got = mn_st_find(&st, want[j].name);
         int same = got && got->ndim == want[j].ndim && got->dtype == want[j].dtype;

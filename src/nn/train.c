@@ -146,7 +146,7 @@ int mn_train(mn_model *m, mn_optim *o, const mn_dataset *ds, const mn_train_opts
     int *order = malloc((size_t)n_train * sizeof *order);
     if (!order) return mn_fail(e, "out of memory for %d sample indices", n_train);
     float *aug_tmp = NULL; /* one image of scratch for the augmentation */
-    if (mn_augment_on(&opt->augment) && !(aug_tmp = malloc((size_t)ds->rows * ds->cols * sizeof *aug_tmp))) {
+    if (mn_augment_on(&opt->augment) && !(aug_tmp = malloc(mn_dataset_pixels(ds) * sizeof *aug_tmp))) {
         free(order);
         return mn_fail(e, "out of memory");
     }
@@ -175,7 +175,7 @@ int mn_train(mn_model *m, mn_optim *o, const mn_dataset *ds, const mn_train_opts
             if (at.n_cand > 1) mn_set_threads(p.threads = mn_autothreads_next(&at));
             double ts = now();
             mn_dataset_batch(ds, order, first, b, m->input, m->labels);
-            mn_augment_batch(&opt->augment, m->input, b, ds->rows, ds->cols, aug_tmp, &st->augment);
+            mn_augment_batch(&opt->augment, m->input, b, ds->h, ds->w, aug_tmp, &st->augment);
             if (first + b < n_train) /* the next batch's images load while this one computes */
                 mn_dataset_prefetch(ds, order, first + b, n_train - first - b < B ? n_train - first - b : B);
             double loss = mn_model_forward(m, b, 1, &correct);

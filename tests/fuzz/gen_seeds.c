@@ -2,7 +2,7 @@
  *
  *   gen_seeds OUTDIR
  *
- * creates OUTDIR/{idx,gzip,modelfile,arch,image}/ (the directories must not need
+ * creates OUTDIR/{idx,gzip,modelfile,arch,image,npz,csv}/ (the directories must not need
  * creating above OUTDIR; they are made with the library's writers' paths, so
  * CMake creates them first) and fills them with small valid inputs and a few
  * near misses: IDX arrays of every rank, raw and gzipped; gzip members with
@@ -17,7 +17,9 @@
 #include <string.h>
 
 #include "mnist/gzip.h"
+#include "mnist/csv.h"
 #include "mnist/idx.h"
+#include "mnist/npz.h"
 #ifdef MNIST_FUZZ_HAVE_IMAGE
 #include "mnist/image.h"
 #endif
@@ -556,6 +558,66 @@ static void gen_arch(void)
     }
 }
 
+/* ---- npz and CSV data sets ---------------------------------------------- */
+
+static void gen_npz(void)
+{
+    uint8_t img[3 * 4 * 4], lab[3] = {1, 0, 9};
+    for (int i = 0; i < 48; i++) img[i] = (uint8_t)(i * 5);
+    uint64_t dx[3] = {3, 4, 4}, dy[1] = {3};
+    mn_npz_array a[4] = {{"x_train", 3, dx, img}, {"y_train", 1, dy, lab}, {"x_test", 3, dx, img}, {"y_test", 1, dy, lab}};
+    char path[4096];
+    mn_err e;
+    snprintf(path, sizeof path, "%s/npz/keras.npz", outdir);
+    if (mn_npz_write(path, a, 4, &e)) fprintf(stderr, "gen_seeds: %s\n", e.msg), failures++;
+    snprintf(path, sizeof path, "%s/npz/train-only.npz", outdir);
+    if (mn_npz_write(path, a, 2, &e)) fprintf(stderr, "gen_seeds: %s\n", e.msg), failures++;
+    /* a deflated entry: one stored deflate block inside method 8 */
+    static const char npy[] = "\x93NUMPY\x01\x00\x3a\x00{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }"
+                              "\n\x03\x00\x00\x00\x00\x00\x00\x00";
+    size_t n = sizeof npy - 1;
+    buf b = {0};
+    uint32_t crc = mn_crc32(0, npy, n);
+    static const char name[] = "y_train.npy";
+    uint8_t lh[30] = {0x50, 0x4b, 3, 4, 20, 0, 0, 0, 8, 0};
+    size_t cn = n + 5;
+    for (int k = 0; k < 4; k++) lh[14 + k] = (uint8_t)(crc >> 8 * k), lh[18 + k] = (uint8_t)(cn >> 8 * k), lh[22 + k] = (uint8_t)(n >> 8 * k);
+    lh[26] = sizeof name - 1;
+    put_bytes(&b, lh, 30);
+    put_bytes(&b, name, sizeof name - 1);
+    uint8_t blk[5] = {1, (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)~n, (uint8_t)(~n >> 8)};
+    put_bytes(&b, blk, 5);
+    put_bytes(&b, npy, n);
+    size_t cd = b.n;
+    uint8_t ch[46] = {0x50, 0x4b, 1, 2, 20, 0, 20, 0, 0, 0, 8, 0};
+    memcpy(ch + 16, lh + 14, 12);
+    ch[28] = sizeof name - 1;
+    put_bytes(&b, ch, 46);
+    put_bytes(&b, name, sizeof name - 1);
+    uint8_t end[22] = {0x50, 0x4b, 5, 6, 0, 0, 0, 0, 1, 0, 1, 0};
+    size_t cds = b.n - cd;
+    for (int k = 0; k < 4; k++) end[12 + k] = (uint8_t)(cds >> 8 * k), end[16 + k] = (uint8_t)(cd >> 8 * k);
+    put_bytes(&b, end, 22);
+    put_file("npz", "deflated-i8.npz", b.p, b.n);
+    put_file("npz", "truncated.npz", b.p, b.n / 2);
+    free(b.p);
+}
+
+static void gen_csv(void)
+{
+    static const struct {
+        const char *name, *text;
+    } f[] = {
+        {"kaggle.csv", "label,pixel0,pixel1,pixel2,pixel3\n1,0,255,3,4\n7,9,8,7,6\n"},
+        {"plain.csv", "5,1,2,3,4\r\n6,1,2,3,4\r\n"},
+        {"unlabelled.csv", "pixel0,pixel1,pixel2,pixel3\n1,2,3,4\n"},
+        {"ragged.csv", "label,a,b,c,d\n1,2,3,4\n"},
+        {"pixel-256.csv", "label,a,b,c,d\n1,2,3,256,5\n"},
+        {"label-last.csv", "a,b,c,d,label\n1,2,3,4,9\n"},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) put_file("csv", f[i].name, f[i].text, strlen(f[i].text));
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -568,5 +630,7 @@ int main(int argc, char **argv)
     gen_models();
     gen_arch();
     gen_images();
+    gen_npz();
+    gen_csv();
     return failures ? 1 : 0;
 }

@@ -2,6 +2,7 @@
  * the arithmetic is kernels/pool.c. */
 #include "mnist/kernels.h"
 #include "mnist/layer.h"
+#include "mnist/onnx.h"
 #include "layer_common.h"
 
 static void forward(mn_layer *l, float *out, const float *in, const float *p, int B, int training, mn_rng *rng)
@@ -18,6 +19,13 @@ static size_t backward(mn_layer *l, const mn_backward_args *a)
     return 0;
 }
 
+/* ONNX: AveragePool, no padding, floor rounding (ceil_mode 0), as setup sizes it. */
+static int onnx(const mn_layer *l, const float *p, mn_onnx *g, const char *in, char *out, size_t len, mn_err *e)
+{
+    (void)p;
+    return mn_pool_onnx(l, "AveragePool", g, in, out, len, e);
+}
+
 const mn_layer_kind mn_avgpool_kind = {
     .token = "avgpool",
     .usage = "avgpool:K",
@@ -30,4 +38,5 @@ const mn_layer_kind mn_avgpool_kind = {
     .describe = mn_pool_describe,
     .forward = forward,
     .backward = backward,
+    .onnx = onnx,
 };

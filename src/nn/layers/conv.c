@@ -32,6 +32,7 @@
 
 #include "mnist/kernels.h"
 #include "mnist/layer.h"
+#include "mnist/onnx.h"
 #include "layer_common.h"
 
 typedef struct {
@@ -183,6 +184,28 @@ static size_t backward(mn_layer *l, const mn_backward_args *a)
     return 0;
 }
 
+/* ONNX: Conv with explicit pads (top, left, bottom, right: 'same' is
+ * resolved in setup), W [OC, C, KH, KW] and B [OC]. A ReLU and pooling it
+ * absorbed are the next layers' own nodes. */
+static int onnx(const mn_layer *l, const float *p, mn_onnx *g, const char *in, char *out, size_t len, mn_err *e)
+{
+    const mn_window *win = &CONF(l)->win;
+    int OC = CONF(l)->filters;
+    char x[64], w[64], b[64];
+    int64_t wd[4] = {OC, l->in.c, win->kh, win->kw}, bd[1] = {OC};
+    if (mn_onnx_as_4d(g, l, in, x, sizeof x, e) ||
+        mn_onnx_init_param(g, l, "weight", p, 4, wd, w, sizeof w, e) ||
+        mn_onnx_init_param(g, l, "bias", p + (size_t)OC * l->in.c * win->kh * win->kw, 1, bd, b, sizeof b, e))
+        return -1;
+    int64_t k[2] = {win->kh, win->kw}, s[2] = {win->sh, win->sw}, one[2] = {1, 1},
+            pads[4] = {win->pad_top, win->pad_left, win->pad_bottom, win->pad_right};
+    mn_onnx_attr a[5] = {MN_ATTR_IS("kernel_shape", k, 2), MN_ATTR_IS("strides", s, 2), MN_ATTR_IS("pads", pads, 4),
+                         MN_ATTR_IS("dilations", one, 2), MN_ATTR_I("group", 1)};
+    mn_onnx_name(g, l, "conv", out, len);
+    const char *ins[3] = {x, w, b}, *o = out;
+    return mn_onnx_node(g, "Conv", ins, 3, &o, 1, a, 5, e);
+}
+
 const mn_layer_kind mn_conv_kind = {
     .token = "conv",
     .usage = "conv:F:K",
@@ -199,4 +222,5 @@ const mn_layer_kind mn_conv_kind = {
     .fuse = fuse,
     .forward = forward,
     .backward = backward,
+    .onnx = onnx,
 };

@@ -6,6 +6,7 @@
 #include "mnist/gemm.h"
 #include "mnist/kernels.h"
 #include "mnist/layer.h"
+#include "mnist/onnx.h"
 #include "layer_common.h"
 
 /* The bias (and a ReLU the model fused into the layer) are applied in the
@@ -148,6 +149,26 @@ static size_t backward(mn_layer *l, const mn_backward_args *a)
     return (size_t)OC * C;
 }
 
+/* ONNX: Gemm(x, W, b) with transB = 1 (W is [OC, C], as PyTorch's Linear),
+ * after a Flatten if its input is not flat yet. A ReLU it absorbed is the
+ * next layer's own node. */
+static int onnx(const mn_layer *l, const float *p, mn_onnx *g, const char *in, char *out, size_t len, mn_err *e)
+{
+    int C = (int)mn_shape_size(l->in), OC = CONF(l)->units;
+    char x[64], w[64], b[64];
+    int64_t wd[2] = {OC, C}, bd[1] = {OC};
+    if (mn_onnx_as_2d(g, l, in, x, sizeof x, e) ||
+        mn_onnx_init_param(g, l, "weight", p, 2, wd, w, sizeof w, e) ||
+        mn_onnx_init_param(g, l, "bias", p + (size_t)OC * C, 1, bd, b, sizeof b, e))
+        return -1;
+    mn_onnx_name(g, l, "dense", out, len);
+    const char *ins[3] = {x, w, b}, *o = out;
+    mn_onnx_attr a[3] = {MN_ATTR_F("alpha", 1.0f), MN_ATTR_F("beta", 1.0f), MN_ATTR_I("transB", 1)};
+    if (mn_onnx_node(g, "Gemm", ins, 3, &o, 1, a, 3, e)) return -1;
+    mn_onnx_set_rank(g, 2);
+    return 0;
+}
+
 const mn_layer_kind mn_dense_kind = {
     .token = "dense",
     .usage = "dense:N",
@@ -164,4 +185,5 @@ const mn_layer_kind mn_dense_kind = {
     .fuse = fuse,
     .forward = forward,
     .backward = backward,
+    .onnx = onnx,
 };

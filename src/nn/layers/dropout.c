@@ -7,6 +7,7 @@
 
 #include "mnist/kernels.h"
 #include "mnist/layer.h"
+#include "mnist/onnx.h"
 #include "layer_common.h"
 
 /* A bijective 32-bit mix in which every input bit flips each output bit
@@ -81,12 +82,8 @@ static int parse(mn_layer *l, const char *args, mn_err *e)
  * "dropout:0.9999999"): the canonical string must build the same model. */
 static void describe(const mn_layer *l, char *buf, size_t len)
 {
-    float rate = MN_CONF(l, dropout_conf)->rate;
     char num[32];
-    for (int digits = 6; digits <= 9; digits++) {
-        snprintf(num, sizeof num, "%.*g", digits, (double)rate);
-        if ((float)strtod(num, NULL) == rate) break;
-    }
+    mn_float_str(num, sizeof num, MN_CONF(l, dropout_conf)->rate);
     snprintf(buf, len, "dropout:%s", num);
 }
 
@@ -106,6 +103,14 @@ static size_t backward(mn_layer *l, const mn_backward_args *a)
     return 0;
 }
 
+/* ONNX: nothing at inference, so no node (as PyTorch's export in eval mode). */
+static int onnx(const mn_layer *l, const float *p, mn_onnx *g, const char *in, char *out, size_t len, mn_err *e)
+{
+    (void)l, (void)p, (void)g, (void)e;
+    snprintf(out, len, "%s", in);
+    return 0;
+}
+
 const mn_layer_kind mn_dropout_kind = {
     .token = "dropout",
     .usage = "dropout:R",
@@ -119,4 +124,5 @@ const mn_layer_kind mn_dropout_kind = {
     .aux_size = aux,
     .forward = forward,
     .backward = backward,
+    .onnx = onnx,
 };

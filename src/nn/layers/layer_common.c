@@ -1,5 +1,7 @@
 /* layer_common.c - helpers the layer kinds share, and weight initialisers. */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mnist/layer.h"
@@ -35,4 +37,12 @@ void mn_describe_token(const mn_layer *l, char *buf, size_t len)
     if (len == 0) return;
     strncpy(buf, l->kind->token, len - 1);
     buf[len - 1] = '\0';
+}
+
+void mn_float_str(char *buf, size_t len, float v)
+{
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(buf, len, "%.*g", digits, (double)v);
+        if ((float)strtod(buf, NULL) == v) return;
+    }
 }

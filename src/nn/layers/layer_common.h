@@ -14,6 +14,10 @@ int mn_setup_same_shape(mn_layer *l, mn_err *e);
 /* Writes the kind's bare token (kinds without arguments). */
 void mn_describe_token(const mn_layer *l, char *buf, size_t len);
 
+/* The shortest %g form of v that reads back as the same float ("0.2",
+ * "0.9999999"): canonical strings must build the same model. */
+void mn_float_str(char *buf, size_t len, float v);
+
 /* A window (conv kernel or pool) with stride and padding, as the arch
  * options give it (window.c):
  *   conv:FILTERS:KERNEL[:sS][:same|:valid|:pP][:he|:glorot]
@@ -43,5 +47,7 @@ MN_CONF_FITS(mn_pool_conf);
 int mn_pool_parse(mn_layer *l, const char *args, mn_err *e);
 int mn_pool_setup(mn_layer *l, mn_err *e);
 void mn_pool_describe(const mn_layer *l, char *buf, size_t len);
+/* The pooling kinds' onnx hook: op ("MaxPool", "AveragePool") on the window. */
+int mn_pool_onnx(const mn_layer *l, const char *op, mn_onnx *g, const char *in, char *out, size_t len, mn_err *e);
 
 #endif

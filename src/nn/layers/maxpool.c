@@ -2,6 +2,7 @@
  * arithmetic is kernels/pool.c. A conv before it may absorb it (conv.c). */
 #include "mnist/kernels.h"
 #include "mnist/layer.h"
+#include "mnist/onnx.h"
 #include "layer_common.h"
 
 /* the argmax of each output, for backward */
@@ -22,6 +23,13 @@ static size_t backward(mn_layer *l, const mn_backward_args *a)
     return 0;
 }
 
+/* ONNX: MaxPool, no padding, floor rounding (ceil_mode 0), as setup sizes it. */
+static int onnx(const mn_layer *l, const float *p, mn_onnx *g, const char *in, char *out, size_t len, mn_err *e)
+{
+    (void)p;
+    return mn_pool_onnx(l, "MaxPool", g, in, out, len, e);
+}
+
 const mn_layer_kind mn_maxpool_kind = {
     .token = "maxpool",
     .usage = "maxpool:K",
@@ -35,4 +43,5 @@ const mn_layer_kind mn_maxpool_kind = {
     .aux_size = aux_size,
     .forward = forward,
     .backward = backward,
+    .onnx = onnx,
 };

@@ -18,6 +18,10 @@
     X(relu)      \
     X(sigmoid)   \
     X(tanh)      \
+    X(leakyrelu) \
+    X(reshape)   \
+    X(upsample)  \
+    X(convtranspose) \
     X(dropout)   \
     X(softmax)
 

@@ -2,6 +2,7 @@
 #include "mnist/gemm.h" /* mn_get_threads */
 #include "mnist/kernels.h"
 #include "mnist/layer.h"
+#include "mnist/onnx.h"
 #include "layer_common.h"
 
 /* Element-wise, so threads (over whole 16 KiB slices) change nothing in the
@@ -54,6 +55,13 @@ static size_t backward(mn_layer *l, const mn_backward_args *a)
 }
 
 /* dense and conv absorb a ReLU after them (dense.c, conv.c) */
+/* ONNX: Relu. */
+static int onnx(const mn_layer *l, const float *p, mn_onnx *g, const char *in, char *out, size_t len, mn_err *e)
+{
+    (void)p;
+    return mn_onnx_unary(g, l, "Relu", in, out, len, e);
+}
+
 const mn_layer_kind mn_relu_kind = {
     .token = "relu",
     .usage = "relu",
@@ -66,4 +74,5 @@ const mn_layer_kind mn_relu_kind = {
     .describe = mn_describe_token,
     .forward = forward,
     .backward = backward,
+    .onnx = onnx,
 };

@@ -3,6 +3,7 @@
 
 #include "mnist/kernels.h"
 #include "mnist/layer.h"
+#include "mnist/onnx.h"
 #include "layer_common.h"
 
 void mn_sigmoid_forward(float *out, const float *in, size_t n)
@@ -27,6 +28,13 @@ static size_t backward(mn_layer *l, const mn_backward_args *a)
     return 0;
 }
 
+/* ONNX: Sigmoid. */
+static int onnx(const mn_layer *l, const float *p, mn_onnx *g, const char *in, char *out, size_t len, mn_err *e)
+{
+    (void)p;
+    return mn_onnx_unary(g, l, "Sigmoid", in, out, len, e);
+}
+
 const mn_layer_kind mn_sigmoid_kind = {
     .token = "sigmoid",
     .usage = "sigmoid",
@@ -39,4 +47,5 @@ const mn_layer_kind mn_sigmoid_kind = {
     .describe = mn_describe_token,
     .forward = forward,
     .backward = backward,
+    .onnx = onnx,
 };

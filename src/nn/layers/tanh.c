@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "mnist/layer.h"
+#include "mnist/onnx.h"
 #include "layer_common.h"
 
 static void forward(mn_layer *l, float *out, const float *in, const float *p, int B, int training, mn_rng *rng)
@@ -20,6 +21,13 @@ static size_t backward(mn_layer *l, const mn_backward_args *a)
     return 0;
 }
 
+/* ONNX: Tanh. */
+static int onnx(const mn_layer *l, const float *p, mn_onnx *g, const char *in, char *out, size_t len, mn_err *e)
+{
+    (void)p;
+    return mn_onnx_unary(g, l, "Tanh", in, out, len, e);
+}
+
 const mn_layer_kind mn_tanh_kind = {
     .token = "tanh",
     .usage = "tanh",
@@ -32,4 +40,5 @@ const mn_layer_kind mn_tanh_kind = {
     .describe = mn_describe_token,
     .forward = forward,
     .backward = backward,
+    .onnx = onnx,
 };

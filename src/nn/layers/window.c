@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mnist/layer.h"
+#include "mnist/onnx.h"
 #include "layer_common.h"
 
 /* "N" or "NxM" (each 1..max, or 0..max when zero_ok) spanning s[0..len). */
@@ -130,4 +131,16 @@ void mn_pool_describe(const mn_layer *l, char *buf, size_t len)
             snprintf(s, sizeof s, ":s%dx%d", w->sh, w->sw);
     }
     snprintf(buf, len, "%s:%s%s", l->kind->token, k, s);
+}
+
+int mn_pool_onnx(const mn_layer *l, const char *op, mn_onnx *g, const char *in, char *out, size_t len, mn_err *e)
+{
+    const mn_window *w = &MN_CONF(l, mn_pool_conf)->win;
+    char x[64];
+    if (mn_onnx_as_4d(g, l, in, x, sizeof x, e)) return -1;
+    int64_t k[2] = {w->kh, w->kw}, s[2] = {w->sh, w->sw}, pads[4] = {0, 0, 0, 0};
+    mn_onnx_attr a[3] = {MN_ATTR_IS("kernel_shape", k, 2), MN_ATTR_IS("strides", s, 2), MN_ATTR_IS("pads", pads, 4)};
+    mn_onnx_name(g, l, l->kind->token, out, len);
+    const char *x_ = x, *o = out;
+    return mn_onnx_node(g, op, &x_, 1, &o, 1, a, 3, e);
 }
