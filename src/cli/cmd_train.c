@@ -464,8 +464,10 @@ int cmd_train(int argc, char **argv)
             cli_fail(&e);
             goto out;
         }
-    } else if (mn_model_build(&m, a.arch, (mn_shape){train.c, train.h, train.w}, train.n_classes, &e) ||
-               (a.norm_std > 0 && mn_model_set_normalize(&m, (float)a.norm_mean, (float)a.norm_std, &e))) {
+    } else if (mn_model_build(&m, a.arch, (mn_shape){train.c, train.h, train.w}, train.n_classes, &e)) {
+        rc = cli_usage_error("train", "%s", e.msg);
+        goto out;
+    } else if (a.norm_std > 0 && mn_model_set_normalize(&m, (float)a.norm_mean, (float)a.norm_std, &e)) {
         rc = cli_usage_error("train", "%s", e.msg);
         goto out;
     } else if ((rc = check_memory(&m, a.batch))) {
