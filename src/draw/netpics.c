@@ -160,7 +160,7 @@ static int draw_colour_bar(mn_canvas *c, int x, int y, float s, int unit)
     for (int i = 0; i < W; i++) mn_canvas_fill(c, bx + i, y, 1, H, mn_diverging((float)(2 * i - (W - 1)), (float)(W - 1)));
     mn_canvas_text(c, bx + W / 2 - 2, y + H + 3, "0", 1, TEXT);
     int end = mn_canvas_text(c, bx + W + 8, y, hi, 2, TEXT);
-    if (unit) end = mn_canvas_text(c, end + 10, y, "(MAX: EACH TILE'S OWN, UNDER IT)", 1, DIM);
+    if (unit) end = mn_canvas_text(c, end + 10, y, "(MAX OF EACH TILE UNDER IT)", 1, DIM);
     return end;
 }
 
