@@ -13,8 +13,8 @@ root=$(dirname "$here")
 bin=${TMPDIR:-/tmp}/steps_time.$$
 cc -O3 -march=native -fopenmp -I"$root/include" "$here/steps_time.c" "$root/build/libmnistlib.a" -lm -o "$bin"
 case $arch in
-rnn) ours="lstm:64,dropout:0.25,dense:32,relu,dropout:0.5,dense:10" ;;
-gru) ours="gru:64,dropout:0.25,dense:32,relu,dropout:0.5,dense:10" ;;
+rnn) ours="lstm:64,batchnorm,dense:32,relu,dense:10" ;;
+gru) ours="gru:64,batchnorm,dense:32,relu,dense:10" ;;
 vit) ours="vit" ;;
 *) ours=$arch ;;
 esac

@@ -17,8 +17,8 @@ PRESETS = {
     "mlp": "flatten,dense:128,relu,dropout:0.2,dense:10",
     "wide": "flatten,dense:512,relu,dense:10",
     "cnn": "conv:32:3,relu,maxpool:2,conv:64:3,relu,maxpool:2,flatten,dropout:0.5,dense:10",
-    "rnn": "lstm:64,dropout:0.25,dense:32,relu,dropout:0.5,dense:10",
-    "gru": "gru:64,dropout:0.25,dense:32,relu,dropout:0.5,dense:10",
+    "rnn": "lstm:64,batchnorm,dense:32,relu,dense:10",
+    "gru": "gru:64,batchnorm,dense:32,relu,dense:10",
     "vit": "patches:7:64,transformer:64:4:128,transformer:64:4:128,layernorm,mean,dense:10",
 }
 

@@ -20,9 +20,12 @@ static const struct {
     {"cnn", "conv:32:3,relu,maxpool:2,conv:64:3,relu,maxpool:2,flatten,dropout:0.5,dense:%d", NULL},
     {"lenet5", "conv:6:5:same,relu,maxpool:2,conv:16:5,relu,maxpool:2,flatten,dense:120,relu,dense:84,relu,dense:%d",
      NULL},
-    /* an LSTM over the 28 rows (PyTorch's mnist_rnn example; its dropouts
-     * cost accuracy in 5 epochs: 96.88% with them, 98.40% without) */
-    {"rnn", "lstm:64,dense:32,relu,dense:%d", NULL},
+    /* an LSTM over the 28 rows: PyTorch's mnist_rnn example (LSTM 64,
+     * BatchNorm1d, dense 32) without its dropouts, which cost accuracy in 5
+     * epochs, and with a one-cycle schedule. On a 10% validation split, 5
+     * epochs: this 99.28%; no batchnorm, Adam 1e-3 98.13%; batchnorm, Adam
+     * 1e-3 98.53%; lstm:128,dense:10 with this recipe 99.27% */
+    {"rnn", "lstm:64,batchnorm,dense:32,relu,dense:%d", "--optimizer adam --lr 0.005 --lr-schedule onecycle --epochs 5"},
     {"vit", "patches:7:64,transformer:64:4:128,transformer:64:4:128,layernorm,mean,dense:%d",
      "--optimizer adam --lr 0.001 --lr-schedule cosine --epochs 10 --batch-size 64"},
     /* PyTorch's examples/mnist/main.py: its Net and its defaults */
