@@ -24,6 +24,7 @@ done
 expect 0 "$MNIST" summary --arch rnn
 check "rnn: LSTM with 24,064 parameters" grep -q "^ lstm (LSTM) .*(None, 64) .*24,064$" out.txt
 check "rnn: 26,602 trainable" grep -q "^Trainable params: 26,602$" out.txt
+check "rnn: 26,730 in all (BatchNorm's running statistics)" grep -q "^Total params: 26,730$" out.txt
 expect 0 "$MNIST" summary --arch vit
 check "vit: 71,946 parameters" grep -q "^Total params: 71,946$" out.txt
 check "vit: two encoder blocks" grep -q "^ transformer_1 (TransformerEncoder) (None, 1, 16, 64) .*33,472$" out.txt

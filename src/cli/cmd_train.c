@@ -28,8 +28,8 @@ static const char help[] =
     "Recipe:\n"
     "  --arch ARCH             preset (mlp, wide, 3b1b, cnn, lenet5, rnn, vit, pytorch-example, speedrun)\n"
     "                          or layers, e.g. \"dense:128,relu,dense:10\" (default: mlp; the layers: 'mnist\n"
-    "                          summary --help'). pytorch-example and speedrun bring their recipe (optimizer, lr,\n"
-    "                          schedule, batch size, epochs, ...: 'mnist summary --arch P'), used for\n"
+    "                          summary --help'). rnn, vit, pytorch-example and speedrun bring their recipe\n"
+    "                          (optimizer, lr, schedule, batch size, epochs, ...: 'mnist summary --arch P'), used for\n"
     "                          every flag not given\n"
     "  --epochs N              passes over the training data (default: 5)\n"
     "  --batch-size N          samples per step (default: 32)\n"
@@ -464,10 +464,8 @@ int cmd_train(int argc, char **argv)
             cli_fail(&e);
             goto out;
         }
-    } else if (mn_model_build(&m, a.arch, (mn_shape){train.c, train.h, train.w}, train.n_classes, &e)) {
-        rc = cli_usage_error("train", "%s", e.msg);
-        goto out;
-    } else if (a.norm_std > 0 && mn_model_set_normalize(&m, (float)a.norm_mean, (float)a.norm_std, &e)) {
+    } else if (mn_model_build(&m, a.arch, (mn_shape){train.c, train.h, train.w}, train.n_classes, &e) ||
+               (a.norm_std > 0 && mn_model_set_normalize(&m, (float)a.norm_mean, (float)a.norm_std, &e))) {
         rc = cli_usage_error("train", "%s", e.msg);
         goto out;
     } else if ((rc = check_memory(&m, a.batch))) {
