@@ -4,17 +4,18 @@
  * reports a collapse instead of hiding it, and saves both networks in one
  * file (generator.*, discriminator.*). */
 #define _POSIX_C_SOURCE 200809L
-#include <signal.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "gen_common.h"
 #include "mnist/draw.h"
 #include "mnist/generative.h"
 #include "mnist/dataset.h"
 
-static const char help[] =
+static const char help_head[] =
     "Usage: mnist gan [options]\n"
     "\n"
     "Trains a GAN on the training images: Adam for both networks (beta1 0.5, as DCGAN),\n"
@@ -26,67 +27,55 @@ static const char help[] =
     "                       with tanh, the discriminator with dense:1)\n"
     "  --conditional        the class is an input of both networks; samples come one row per class\n"
     "  --latent L           noise values per image (default 100)\n"
-    "  --smooth X           one-sided label smoothing: the real images' target (default 1; 0.9 is usual)\n"
-    "  --epochs N           (default 20)\n"
-    "  --batch-size N       (default 64)\n"
-    "  --lr X               both optimizers (default 0.0002)\n"
-    "  --seed N             (default 1)\n"
-    "  --data DIR           data directory (default: $MNIST_DATA, else data/mnist)\n"
-    "  --output FILE        the model file (default gan.bin)\n"
-    "  --png FILE           after each epoch: the same noise batch's images\n";
-
-static volatile sig_atomic_t interrupted;
-static void on_sigint(int sig)
-{
-    interrupted = 1;
-    signal(sig, SIG_DFL);
-}
+    "  --smooth X           one-sided label smoothing: the real images' target (default 1; 0.9 is usual)\n";
+static const char help_tail[] =
+    "\n"
+    "A collapse (the discriminator telling every generated image apart, or the generator\n"
+    "drawing one image for any noise) or a loss that stops being finite ends the run with an\n"
+    "error and no model written. Ctrl-C finishes the step, saves the checkpoint (with\n"
+    "--checkpoint) and exits with 130.\n";
 
 typedef struct {
-    const char *arch, *data, *output, *png;
-    long latent, epochs, batch;
-    double lr, smooth;
-    uint64_t seed;
+    gen_opts g; /* epochs, batch size, lr, seed, threads, data, output, png, checkpoint, resume */
+    const char *arch;
+    long latent;
+    double smooth;
     int conditional;
 } gan_args;
 
-static int parse_args(int argc, char **argv, gan_args *a)
+static const gan_args defaults = {.g = {.cmd = "gan", .output = "gan.bin", .epochs = 20, .batch = 64, .lr = 2e-4,
+                                        .seed = 1},
+                                  .arch = "dense", .latent = 100, .smooth = 1.0};
+
+static int parse_args(int argc, char **argv, void *args, int init)
 {
-    *a = (gan_args){.arch = "dense", .output = "gan.bin", .latent = 100, .epochs = 20, .batch = 64, .lr = 2e-4,
-                    .smooth = 1.0, .seed = 1};
+    gan_args *a = args;
+    if (init) *a = defaults;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i], *v;
         int r;
-#define OPT(name) ((r = cli_opt("gan", argc, argv, &i, name, &v)) != 0)
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-            fputs(help, stdout);
+            fputs(help_head, stdout);
+            gen_help(stdout, &defaults.g, "both optimizers", "after each epoch: the same noise batch's images");
+            fputs(help_tail, stdout);
             exit(0);
-        } else if (!strcmp(s, "--conditional")) {
-            a->conditional = 1;
+        }
+        if ((r = gen_opt(&a->g, argc, argv, &i))) {
+            if (r < 0) return -1;
+            continue;
+        }
+#define OPT(name) ((r = cli_opt("gan", argc, argv, &i, name, &v)) != 0)
+        if (!strcmp(s, "--conditional")) {
+            a->conditional = 1, a->g.recipe_set = 1;
         } else if (OPT("--arch")) {
             if (r < 0) return -1;
-            a->arch = v;
+            a->arch = v, a->g.recipe_set = 1;
         } else if (OPT("--latent")) {
             if (r < 0 || cli_int("gan", "--latent", v, 1, 4096, &a->latent)) return -1;
+            a->g.recipe_set = 1;
         } else if (OPT("--smooth")) {
             if (r < 0 || cli_float("gan", "--smooth", v, 0.5, 1, &a->smooth)) return -1;
-        } else if (OPT("--epochs")) {
-            if (r < 0 || cli_int("gan", "--epochs", v, 1, 100000, &a->epochs)) return -1;
-        } else if (OPT("--batch-size")) {
-            if (r < 0 || cli_int("gan", "--batch-size", v, 1, 65536, &a->batch)) return -1;
-        } else if (OPT("--lr")) {
-            if (r < 0 || cli_float("gan", "--lr", v, 1e-9, 10, &a->lr)) return -1;
-        } else if (OPT("--seed")) {
-            if (r < 0 || cli_u64("gan", "--seed", v, &a->seed)) return -1;
-        } else if (OPT("--data")) {
-            if (r < 0) return -1;
-            a->data = v;
-        } else if (OPT("--output")) {
-            if (r < 0) return -1;
-            a->output = v;
-        } else if (OPT("--png")) {
-            if (r < 0) return -1;
-            a->png = v;
+            a->g.recipe_set = 1;
         } else {
             cli_usage_error("gan", "unknown option '%s'", s);
             return -1;
@@ -94,6 +83,28 @@ static int parse_args(int argc, char **argv, gan_args *a)
 #undef OPT
     }
     return 0;
+}
+
+/* The recipe as "recipe.<flag>" metadata: what --resume reads back. */
+enum { R_ARCH, R_LATENT, R_SMOOTH, R_COND, R_BATCH, R_LR, R_SEED, R_KIND, R_N };
+typedef struct {
+    const char *keys[R_N], *vals[R_N];
+    char buf[R_N][40];
+} gan_recipe;
+
+static void recipe_of(const gan_args *a, gan_recipe *r)
+{
+    static const char *const keys[R_N] = {"recipe.arch",       "recipe.latent", "recipe.smooth", "recipe.conditional",
+                                          "recipe.batch-size", "recipe.lr",     "recipe.seed",   "kind"};
+    for (int i = 0; i < R_N; i++) r->keys[i] = keys[i], r->vals[i] = r->buf[i];
+    r->vals[R_ARCH] = a->arch;
+    snprintf(r->buf[R_LATENT], 40, "%ld", a->latent);
+    snprintf(r->buf[R_SMOOTH], 40, "%.17g", a->smooth);
+    snprintf(r->buf[R_COND], 40, "%d", a->conditional);
+    snprintf(r->buf[R_BATCH], 40, "%ld", a->g.batch);
+    snprintf(r->buf[R_LR], 40, "%.17g", a->g.lr);
+    snprintf(r->buf[R_SEED], 40, "%llu", (unsigned long long)a->g.seed);
+    r->vals[R_KIND] = "gan";
 }
 
 /* Generator and discriminator strings, and the image shape the
@@ -135,139 +146,199 @@ static double spread(const float *img, int n, size_t pix)
     return s / ((double)(n - 1) * (double)pix);
 }
 
+enum { NS = 100 }; /* fixed samples: 10 rows of 10 (one row per class when conditional) */
+
+/* What a checkpoint needs, for the epoch's end and for Ctrl-C. */
+typedef struct {
+    const gan_args *a;
+    mn_gan *gan;
+    mn_optim *og, *od;
+    gen_state *st;
+    gan_recipe *r;
+    mn_st_tensor noise; /* the fixed noise batch */
+} gan_run;
+
+static int save_checkpoint(void *user, mn_err *e)
+{
+    gan_run *c = user;
+    gen_part parts[2] = {{MN_GAN_GENERATOR, &c->gan->g, c->og}, {MN_GAN_DISCRIMINATOR, &c->gan->d, c->od}};
+    return gen_checkpoint_save(c->a->g.checkpoint, parts, 2, c->st, &c->noise, 1, c->r->keys, c->r->vals, R_N, e);
+}
+
 int cmd_gan(int argc, char **argv)
 {
     gan_args a;
-    if (parse_args(argc, argv, &a)) return EXIT_USAGE;
+    mn_safetensors recipe_file;
+    static const char *const kinds[] = {"gan"}, *const bools[] = {"--conditional"};
+    int prc = gen_parse(argc, argv, &a, &a.g, parse_args, kinds, 1, bools, 1, &recipe_file);
+    if (prc) return prc;
+    mn_err e;
+    mn_dataset train = {0};
+    mn_gan gan = {0};
+    mn_optim og = {0}, od = {0};
+    float *x = NULL, *zs = NULL, *samples = NULL;
+    int *labels = NULL, *order = NULL, rc = EXIT_USAGE;
     {
         char g0[MN_ARCH_MAX], d0[MN_ARCH_MAX];
         mn_shape i0;
-        if (archs(&a, 28, 28, g0, d0, sizeof g0, &i0)) return EXIT_USAGE; /* the form, before reading data */
+        if (archs(&a, 28, 28, g0, d0, sizeof g0, &i0)) goto out; /* the form, before reading data */
     }
-    mn_err e;
-    mn_dataset train = {0};
-    const char *dir = cli_data_source(a.data, stdout);
-    if (mn_data_load(dir, MN_SPLIT_TRAIN, &train, &e) < 0) return cli_fail(&e);
+    rc = 1;
+    if (gen_prepare(&a.g)) goto out;
+    const char *dir = cli_data_source(a.g.data, stdout);
+    if (mn_data_load(dir, MN_SPLIT_TRAIN, &train, &e) < 0) {
+        cli_fail(&e);
+        goto out;
+    }
     if (train.c != 1) {
         fprintf(stderr, "mnist: %s: gan draws one-channel images; these have %d channels\n", dir, train.c);
-        mn_dataset_free(&train);
-        return 1;
+        goto out;
     }
-    int rows = train.h, cols = train.w, K = a.conditional ? train.n_classes : 0, rc = 1;
+    int rows = train.h, cols = train.w, K = a.conditional ? train.n_classes : 0;
     size_t pix = (size_t)rows * cols;
     char g[MN_ARCH_MAX], d[MN_ARCH_MAX];
     mn_shape img;
     if (archs(&a, rows, cols, g, d, sizeof g, &img)) {
-        mn_dataset_free(&train);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto out;
     }
-    mn_gan gan;
-    mn_optim og = {0}, od = {0};
-    if (mn_gan_init(&gan, g, d, img, (int)a.latent, K, (int)a.batch, a.seed, &e)) {
-        mn_dataset_free(&train);
+    if (mn_gan_init(&gan, g, d, img, (int)a.latent, K, (int)a.g.batch, a.g.seed, &e)) {
         fprintf(stderr, "mnist gan: %s\n", e.msg);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto out;
     }
     gan.real_target = (float)a.smooth;
-    /* fixed samples: 10 rows of 10 (one row per class when conditional) */
-    enum { NS = 100 };
-    float *x = malloc((size_t)a.batch * pix * sizeof *x), *zs = malloc((size_t)NS * a.latent * sizeof *zs);
-    float *samples = malloc(NS * pix * sizeof *samples);
-    int *labels = malloc((size_t)a.batch * sizeof *labels), *order = malloc((size_t)train.n * sizeof *order);
+    x = malloc((size_t)a.g.batch * pix * sizeof *x), zs = malloc((size_t)NS * a.latent * sizeof *zs);
+    samples = malloc(NS * pix * sizeof *samples);
+    labels = malloc((size_t)a.g.batch * sizeof *labels), order = malloc((size_t)train.n * sizeof *order);
     int sl[NS];
     if (!x || !zs || !samples || !labels || !order) {
         fprintf(stderr, "mnist: out of memory\n");
         goto out;
     }
-    if (mn_optim_init(&og, MN_ADAM, (float)a.lr, gan.g.n_params, &e) ||
-        mn_optim_init(&od, MN_ADAM, (float)a.lr, gan.d.n_params, &e)) {
+    if (mn_optim_init(&og, MN_ADAM, (float)a.g.lr, gan.g.n_params, &e) ||
+        mn_optim_init(&od, MN_ADAM, (float)a.g.lr, gan.d.n_params, &e)) {
         cli_fail(&e);
         goto out;
     }
     og.beta1 = od.beta1 = 0.5f; /* DCGAN's */
-    mn_rng rng, fixed;
-    mn_rng_seed(&rng, a.seed ^ 0x6A06A06A06A06A06ull);
-    mn_rng_seed(&fixed, a.seed + 11);
-    mn_rng_gauss(&fixed, zs, (size_t)NS * a.latent);
-    for (int i = 0; i < NS; i++) sl[i] = K ? (i / 10) % K : 0;
-    for (int i = 0; i < train.n; i++) order[i] = i;
-    printf("generator: %s\ndiscriminator: %s\n", gan.g.arch, gan.d.arch);
-    struct sigaction sa = {0};
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, NULL);
-    long steps = train.n / a.batch; /* whole batches: both halves of the discriminator's batch match */
+    long steps = train.n / a.g.batch; /* whole batches: both halves of the discriminator's batch match */
     if (steps < 1) {
-        fprintf(stderr, "mnist: %s: %d training images, fewer than --batch-size %ld\n", dir, train.n, a.batch);
+        fprintf(stderr, "mnist: %s: %d training images, fewer than --batch-size %ld\n", dir, train.n, a.g.batch);
         goto out;
     }
-    for (long ep = 1; ep <= a.epochs && !interrupted; ep++) {
-        double t0 = cli_seconds();
-        mn_rng_shuffle(&rng, order, train.n);
-        mn_gan_stats st = {0};
-        for (long s = 0; s < steps && !interrupted; s++) {
-            mn_dataset_batch(&train, order, (int)(s * a.batch), (int)a.batch, x, labels);
-            mn_gan_step(&gan, &og, &od, x, K ? labels : NULL, (int)a.batch, &rng, &st);
+    gen_state st = {0};
+    mn_rng fixed;
+    mn_rng_seed(&st.shuffle, a.g.seed ^ 0x5AFF1E06A5AFF1E0ull);
+    mn_rng_seed(&st.draw, a.g.seed ^ 0x6A06A06A06A06A06ull);
+    mn_rng_seed(&fixed, a.g.seed + 11);
+    mn_rng_gauss(&fixed, zs, (size_t)NS * a.latent);
+    for (int i = 0; i < NS; i++) sl[i] = K ? (i / 10) % K : 0;
+    gan_recipe r;
+    recipe_of(&a, &r);
+    gan_run run = {&a, &gan, &og, &od, &st, &r, {.name = "gan.fixed_noise", .ndim = 2, .shape = {NS, a.latent}}};
+    run.noise.data = zs;
+    if (a.g.resume) {
+        gen_part parts[2] = {{MN_GAN_GENERATOR, &gan.g, &og}, {MN_GAN_DISCRIMINATOR, &gan.d, &od}};
+        if (gen_checkpoint_load(a.g.resume, parts, 2, &st, &run.noise, 1, &e)) {
+            cli_fail(&e);
+            goto out;
         }
-        if (interrupted) break;
+        if (st.step > steps) {
+            fprintf(stderr, "mnist: %s: the checkpoint is at step %ld of an epoch; this data has %ld steps per epoch\n",
+                    a.g.resume, st.step, steps);
+            goto out;
+        }
+        printf("resuming %s after epoch %d%s\n", a.g.resume, st.epoch, st.step ? " (and part of the next)" : "");
+    }
+    printf("generator: %s\ndiscriminator: %s\n", gan.g.arch, gan.d.arch);
+    gen_sigint_on();
+    mn_rng next;
+    while (st.epoch < a.g.epochs && !gen_interrupted) {
+        int ep = st.epoch + 1;
+        gen_progress pr;
+        gen_progress_epoch(&pr, ep, a.g.epochs);
+        gen_epoch_order(&st, order, train.n, &next);
+        while (st.step < steps && !gen_interrupted) {
+            mn_dataset_batch(&train, order, (int)(st.step * a.g.batch), (int)a.g.batch, x, labels);
+            mn_gan_stats s = {0};
+            mn_gan_step(&gan, &og, &od, x, K ? labels : NULL, (int)a.g.batch, &st.draw, &s);
+            if (!isfinite(s.d_loss) || !isfinite(s.g_loss)) {
+                fprintf(stderr, "mnist: gan diverged at epoch %d, step %ld: the losses are not finite (d_loss %g, "
+                                "g_loss %g); try a smaller --lr\n",
+                        ep, st.step + 1, s.d_loss, s.g_loss);
+                goto out;
+            }
+            st.sums[0] += s.d_loss, st.sums[1] += s.g_loss, st.sums[2] += s.d_real, st.sums[3] += s.d_fake;
+            st.count += s.steps;
+            st.step++;
+            char text[64];
+            snprintf(text, sizeof text, " - d_loss: %.4f - g_loss: %.4f", st.sums[0] / (double)st.count,
+                     st.sums[1] / (double)st.count);
+            gen_progress_step(&pr, st.step, steps, text);
+        }
+        if (st.step < steps) break; /* interrupted mid-epoch */
         mn_gan_generate(&gan, zs, K ? sl : NULL, NS, samples);
-        double dl = st.d_loss / st.steps, gl = st.g_loss / st.steps, dr = st.d_real / st.steps,
-               df = st.d_fake / st.steps, sp = spread(samples, NS, pix);
-        printf("Epoch %ld/%ld\n%ld/%ld - %.0fs - d_loss: %.4f - g_loss: %.4f - D(real): %.3f - D(fake): %.3f - "
-               "spread: %.3f\n",
-               ep, a.epochs, steps, steps, cli_seconds() - t0, dl, gl, dr, df, sp);
+        double n = (double)st.count, dl = st.sums[0] / n, gl = st.sums[1] / n, dr = st.sums[2] / n,
+               df = st.sums[3] / n, sp = spread(samples, NS, pix);
+        gen_progress_done(&pr, steps);
+        printf(" - d_loss: %.4f - g_loss: %.4f - D(real): %.3f - D(fake): %.3f - spread: %.3f\n", dl, gl, dr, df, sp);
         fflush(stdout);
-        if (a.png) {
+        st.epoch++, st.step = 0, st.shuffle = next;
+        memset(st.sums, 0, sizeof st.sums), st.count = 0;
+        if (a.g.png) {
             const char *names[NS / 10];
             char buf[NS / 10][8];
-            for (int r = 0; r < NS / 10; r++) snprintf(buf[r], sizeof buf[r], "%d", sl[10 * r]), names[r] = buf[r];
-            if (mn_draw_digit_grid(a.png, samples, NS, rows, cols, 10, 2, K ? names : NULL, &e)) {
+            for (int i = 0; i < NS / 10; i++) snprintf(buf[i], sizeof buf[i], "%d", sl[10 * i]), names[i] = buf[i];
+            if (mn_draw_digit_grid(a.g.png, samples, NS, rows, cols, 10, 2, K ? names : NULL, &e)) {
                 cli_fail(&e);
                 goto out;
             }
         }
         /* a collapse is reported, not hidden */
-        if (!(dl == dl) || !(gl == gl)) {
-            fprintf(stderr, "mnist: gan diverged at epoch %ld (losses not finite): try a smaller --lr\n", ep);
-            goto out;
-        }
         if (ep >= 2 && df < 0.01 && dr > 0.99) {
-            fprintf(stderr, "mnist: gan collapsed at epoch %ld: the discriminator tells every generated image apart "
+            fprintf(stderr, "mnist: gan collapsed at epoch %d: the discriminator tells every generated image apart "
                             "(D(real) %.3f, D(fake) %.4f); try --smooth 0.9 or another --seed\n",
                     ep, dr, df);
             goto out;
         }
         if (ep >= 2 && sp < 0.02) {
-            fprintf(stderr, "mnist: gan collapsed at epoch %ld: the generator draws nearly the same image for any "
+            fprintf(stderr, "mnist: gan collapsed at epoch %d: the generator draws nearly the same image for any "
                             "noise (mean difference between samples %.4f)\n",
                     ep, sp);
             goto out;
         }
+        if (a.g.checkpoint && save_checkpoint(&run, &e)) {
+            cli_fail(&e);
+            goto out;
+        }
     }
-    if (interrupted) {
-        fprintf(stderr, "mnist: interrupted; no model written\n");
-        rc = 130;
+    gen_sigint_off();
+    if (gen_interrupted) {
+        rc = gen_interrupted_exit(&a.g, &st, steps, save_checkpoint, &run);
         goto out;
     }
     char latent[16], classes[16], seed[24];
     snprintf(latent, sizeof latent, "%ld", a.latent);
     snprintf(classes, sizeof classes, "%d", K);
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)a.seed);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)a.g.seed);
     const char *keys[] = {"kind", "latent", "conditional_classes", "seed"},
                *vals[] = {"gan", latent, classes, seed};
     const mn_model *models[] = {&gan.g, &gan.d};
     const char *prefixes[] = {MN_GAN_GENERATOR, MN_GAN_DISCRIMINATOR};
-    if (mn_models_save(a.output, models, prefixes, 2, NULL, 0, keys, vals, 4, &e)) {
+    if (mn_models_save(a.g.output, models, prefixes, 2, NULL, 0, keys, vals, 4, &e)) {
         cli_fail(&e);
         goto out;
     }
-    if (a.png) printf("saved %s\n", a.png);
-    printf("saved %s\n", a.output);
+    if (a.g.png) printf("saved %s\n", a.g.png);
+    printf("saved %s\n", a.g.output);
     rc = 0;
 out:
-    signal(SIGINT, SIG_DFL);
+    gen_sigint_off();
     free(x), free(zs), free(samples), free(labels), free(order);
     mn_optim_free(&og), mn_optim_free(&od);
     mn_gan_free(&gan);
     mn_dataset_free(&train);
+    mn_st_free(&recipe_file);
     return rc;
 }

@@ -12,7 +12,7 @@ void progress_init(progress_bar *p, int verbose, int live)
 }
 
 /* "[==========>...................]" for done/total, 30 wide, as Keras. */
-static void bar(char *buf, int done, int total)
+void progress_bar_text(char *buf, int done, int total)
 {
     int w = 30, filled = total ? (int)((long long)w * done / total) : w;
     buf[0] = '[';
@@ -23,7 +23,7 @@ static void bar(char *buf, int done, int total)
 }
 
 /* Keras prints per-step time in the largest unit that is >= 1. */
-static void per_step(char *buf, size_t len, double s)
+void progress_per_step(char *buf, size_t len, double s)
 {
     if (s >= 1.0)
         snprintf(buf, len, "%.0fs/step", s);
@@ -47,7 +47,7 @@ int progress_update(const mn_progress *p, void *user)
         if (!pb->live || p->seconds - pb->last_draw < 0.1) return 0;
         pb->last_draw = p->seconds;
         double eta = p->seconds / p->step * (p->steps - p->step);
-        bar(b, p->step, p->steps);
+        progress_bar_text(b, p->step, p->steps);
         fprintf(stderr, "\r%*d/%d %s - ETA: %.0fs - loss: %.4f - accuracy: %.4f\033[K", width, p->step, p->steps, b, eta,
                 p->loss, p->acc);
         fflush(stderr);
@@ -56,8 +56,8 @@ int progress_update(const mn_progress *p, void *user)
     if (pb->live) fputs("\r\033[K", stderr), fflush(stderr);
     pb->last_draw = 0;
     char t[32];
-    per_step(t, sizeof t, p->seconds / p->steps);
-    bar(b, p->steps, p->steps);
+    progress_per_step(t, sizeof t, p->seconds / p->steps);
+    progress_bar_text(b, p->steps, p->steps);
     printf("%d/%d %s - %.0fs %s - loss: %.4f - accuracy: %.4f", p->steps, p->steps, b, p->seconds, t, p->loss, p->acc);
     if (p->has_val) printf(" - val_loss: %.4f - val_accuracy: %.4f", p->val_loss, p->val_acc);
     printf("\n");

@@ -7,6 +7,8 @@
 #ifndef MNIST_PROGRESS_H
 #define MNIST_PROGRESS_H
 
+#include <stddef.h>
+
 #include "mnist/train.h"
 
 typedef struct {
@@ -18,5 +20,11 @@ typedef struct {
 void progress_init(progress_bar *p, int verbose, int live);
 /* An mn_progress_fn: user is the progress_bar. */
 int progress_update(const mn_progress *p, void *user);
+
+/* The pieces, for commands with other metrics (gen_common.c): Keras's bar
+ * "[=====>....]" (30 wide, buf of 33 or more) for done of total, and the
+ * time per step in its largest unit that is >= 1 ("3ms/step"). */
+void progress_bar_text(char *buf, int done, int total);
+void progress_per_step(char *buf, size_t len, double seconds);
 
 #endif
