@@ -150,7 +150,9 @@ static int finish_args(ae_args *a)
 }
 
 /* The recipe as "recipe.<flag>" metadata: what --resume reads back. */
-enum { R_ARCH, R_LATENT, R_NOISE, R_VAR, R_BATCH, R_LR, R_SEED, R_KIND, R_N };
+/* and the final file's metadata (kind, latent, seed), so that `mnist generate`
+ * draws from a VAE's checkpoint too */
+enum { R_ARCH, R_LATENT, R_NOISE, R_VAR, R_BATCH, R_LR, R_SEED, R_KIND, R_MLATENT, R_MSEED, R_N };
 typedef struct {
     const char *keys[R_N], *vals[R_N];
     char buf[R_N][40];
@@ -158,8 +160,8 @@ typedef struct {
 
 static void recipe_of(const ae_args *a, ae_recipe *r)
 {
-    static const char *const keys[R_N] = {"recipe.arch",       "recipe.latent", "recipe.noise", "recipe.variational",
-                                          "recipe.batch-size", "recipe.lr",     "recipe.seed",  "kind"};
+    static const char *const keys[R_N] = {"recipe.arch", "recipe.latent", "recipe.noise", "recipe.variational",
+                                          "recipe.batch-size", "recipe.lr", "recipe.seed", "kind", "latent", "seed"};
     for (int i = 0; i < R_N; i++) r->keys[i] = keys[i], r->vals[i] = r->buf[i];
     r->vals[R_ARCH] = a->arch;
     snprintf(r->buf[R_LATENT], 40, "%ld", a->latent);
@@ -169,6 +171,8 @@ static void recipe_of(const ae_args *a, ae_recipe *r)
     snprintf(r->buf[R_LR], 40, "%.17g", a->g.lr);
     snprintf(r->buf[R_SEED], 40, "%llu", (unsigned long long)a->g.seed);
     r->vals[R_KIND] = a->variational ? "vae" : "autoencoder";
+    snprintf(r->buf[R_MLATENT], 40, "%ld", a->latent);
+    snprintf(r->buf[R_MSEED], 40, "%llu", (unsigned long long)a->g.seed);
 }
 
 /* The encoder and decoder strings of a preset or of "ENC/DEC". */
@@ -291,7 +295,7 @@ int cmd_autoencode(int argc, char **argv)
             mn_dataset_batch(&train, order, first, B, x, NULL);
             mn_ae_stats s = {0};
             mn_ae_step(&ae, &oe, &od, x, B, &st.draw, &s);
-            if (!isfinite(s.loss)) {
+            if (!isfinite(s.loss) || s.loss / B > 1e6) { /* per pixel, or per image (VAE): a blow-up */
                 fprintf(stderr, "mnist: autoencode diverged at epoch %d, step %ld: the loss is %g; try a smaller --lr\n",
                         ep, st.step + 1, s.loss / B);
                 goto out;
@@ -337,13 +341,10 @@ int cmd_autoencode(int argc, char **argv)
         cli_fail(&e);
         goto out;
     }
-    char latent[16], seed[24];
-    snprintf(latent, sizeof latent, "%ld", a.latent);
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)a.g.seed);
-    const char *keys[] = {"kind", "latent", "seed"}, *vals[] = {a.variational ? "vae" : "autoencoder", latent, seed};
     const mn_model *models[] = {&ae.enc, &ae.dec};
     const char *prefixes[] = {MN_AE_ENCODER, MN_AE_DECODER};
-    if (mn_models_save(a.g.output, models, prefixes, 2, NULL, 0, keys, vals, 3, &e)) {
+    if (mn_models_save(a.g.output, models, prefixes, 2, NULL, 0, r.keys + R_KIND, r.vals + R_KIND, R_N - R_KIND,
+                       &e)) {
         cli_fail(&e);
         goto out;
     }

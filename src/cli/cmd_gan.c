@@ -86,16 +86,19 @@ static int parse_args(int argc, char **argv, void *args, int init)
 }
 
 /* The recipe as "recipe.<flag>" metadata: what --resume reads back. */
-enum { R_ARCH, R_LATENT, R_SMOOTH, R_COND, R_BATCH, R_LR, R_SEED, R_KIND, R_N };
+/* and the final file's metadata (kind, latent, conditional_classes, seed), so
+ * that `mnist generate` draws from a checkpoint too */
+enum { R_ARCH, R_LATENT, R_SMOOTH, R_COND, R_BATCH, R_LR, R_SEED, R_KIND, R_MLATENT, R_MCLASSES, R_MSEED, R_N };
 typedef struct {
     const char *keys[R_N], *vals[R_N];
     char buf[R_N][40];
 } gan_recipe;
 
-static void recipe_of(const gan_args *a, gan_recipe *r)
+static void recipe_of(const gan_args *a, int n_classes, gan_recipe *r)
 {
-    static const char *const keys[R_N] = {"recipe.arch",       "recipe.latent", "recipe.smooth", "recipe.conditional",
-                                          "recipe.batch-size", "recipe.lr",     "recipe.seed",   "kind"};
+    static const char *const keys[R_N] = {"recipe.arch", "recipe.latent", "recipe.smooth", "recipe.conditional",
+                                          "recipe.batch-size", "recipe.lr", "recipe.seed", "kind", "latent",
+                                          "conditional_classes", "seed"};
     for (int i = 0; i < R_N; i++) r->keys[i] = keys[i], r->vals[i] = r->buf[i];
     r->vals[R_ARCH] = a->arch;
     snprintf(r->buf[R_LATENT], 40, "%ld", a->latent);
@@ -105,6 +108,9 @@ static void recipe_of(const gan_args *a, gan_recipe *r)
     snprintf(r->buf[R_LR], 40, "%.17g", a->g.lr);
     snprintf(r->buf[R_SEED], 40, "%llu", (unsigned long long)a->g.seed);
     r->vals[R_KIND] = "gan";
+    snprintf(r->buf[R_MLATENT], 40, "%ld", a->latent);
+    snprintf(r->buf[R_MCLASSES], 40, "%d", n_classes);
+    snprintf(r->buf[R_MSEED], 40, "%llu", (unsigned long long)a->g.seed);
 }
 
 /* Generator and discriminator strings, and the image shape the
@@ -146,6 +152,7 @@ static double spread(const float *img, int n, size_t pix)
     return s / ((double)(n - 1) * (double)pix);
 }
 
+#define DIVERGED 1e6 /* a step's loss beyond this: diverged */
 enum { NS = 100 }; /* fixed samples: 10 rows of 10 (one row per class when conditional) */
 
 /* What a checkpoint needs, for the epoch's end and for Ctrl-C. */
@@ -235,7 +242,7 @@ int cmd_gan(int argc, char **argv)
     mn_rng_gauss(&fixed, zs, (size_t)NS * a.latent);
     for (int i = 0; i < NS; i++) sl[i] = K ? (i / 10) % K : 0;
     gan_recipe r;
-    recipe_of(&a, &r);
+    recipe_of(&a, K, &r);
     gan_run run = {&a, &gan, &og, &od, &st, &r, {.name = "gan.fixed_noise", .ndim = 2, .shape = {NS, a.latent}}};
     run.noise.data = zs;
     if (a.g.resume) {
@@ -263,9 +270,9 @@ int cmd_gan(int argc, char **argv)
             mn_dataset_batch(&train, order, (int)(st.step * a.g.batch), (int)a.g.batch, x, labels);
             mn_gan_stats s = {0};
             mn_gan_step(&gan, &og, &od, x, K ? labels : NULL, (int)a.g.batch, &st.draw, &s);
-            if (!isfinite(s.d_loss) || !isfinite(s.g_loss)) {
-                fprintf(stderr, "mnist: gan diverged at epoch %d, step %ld: the losses are not finite (d_loss %g, "
-                                "g_loss %g); try a smaller --lr\n",
+            /* a discriminator at chance scores ln 2; a confident one tens: 1e6 is a blow-up */
+            if (!isfinite(s.d_loss) || !isfinite(s.g_loss) || s.d_loss > DIVERGED || s.g_loss > DIVERGED) {
+                fprintf(stderr, "mnist: gan diverged at epoch %d, step %ld: d_loss %g, g_loss %g; try a smaller --lr\n",
                         ep, st.step + 1, s.d_loss, s.g_loss);
                 goto out;
             }
@@ -318,15 +325,10 @@ int cmd_gan(int argc, char **argv)
         rc = gen_interrupted_exit(&a.g, &st, steps, save_checkpoint, &run);
         goto out;
     }
-    char latent[16], classes[16], seed[24];
-    snprintf(latent, sizeof latent, "%ld", a.latent);
-    snprintf(classes, sizeof classes, "%d", K);
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)a.g.seed);
-    const char *keys[] = {"kind", "latent", "conditional_classes", "seed"},
-               *vals[] = {"gan", latent, classes, seed};
     const mn_model *models[] = {&gan.g, &gan.d};
     const char *prefixes[] = {MN_GAN_GENERATOR, MN_GAN_DISCRIMINATOR};
-    if (mn_models_save(a.g.output, models, prefixes, 2, NULL, 0, keys, vals, 4, &e)) {
+    if (mn_models_save(a.g.output, models, prefixes, 2, NULL, 0, r.keys + R_KIND, r.vals + R_KIND, R_N - R_KIND,
+                       &e)) {
         cli_fail(&e);
         goto out;
     }

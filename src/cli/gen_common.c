@@ -113,8 +113,10 @@ int gen_recipe_read(const char *path, const char *cmd, const char *const *kinds,
     int ok = 0;
     for (int i = 0; kind && i < n_kinds; i++) ok |= !strcmp(kind, kinds[i]);
     if (!ck || !ok) {
-        mn_fail(e, "%s: not a checkpoint of `mnist %s` (%s); write one with `mnist %s --checkpoint`", path, cmd,
-                !ck ? "no training state" : kind ? kind : "no kind", cmd);
+        if (!ck)
+            mn_fail(e, "%s: not a checkpoint (no training state); write one with `mnist %s --checkpoint`", path, cmd);
+        else
+            mn_fail(e, "%s: a checkpoint of kind '%s', not one of `mnist %s`", path, kind ? kind : "none", cmd);
         mn_st_free(file);
         return -1;
     }
@@ -412,8 +414,8 @@ void gen_progress_step(gen_progress *p, long step, long steps, const char *text)
     char b[40];
     progress_bar_text(b, (int)step, (int)steps);
     int width = snprintf(NULL, 0, "%ld", steps);
-    fprintf(stderr, "\r%*ld/%ld %s - ETA: %.0fs%s\033[K", width, step, steps, b, t / (double)step * (double)(steps - step),
-            text);
+    double eta = t / (double)step * (double)(steps - step);
+    fprintf(stderr, "\r%*ld/%ld %s - ETA: %.0fs%s\033[K", width, step, steps, b, eta, text);
     fflush(stderr);
 }
 
