@@ -221,8 +221,9 @@ int cmd_autoencode(int argc, char **argv)
 {
     ae_args a;
     mn_safetensors recipe_file;
-    static const char *const kinds[] = {"autoencoder", "vae"}, *const bools[] = {"--variational"};
-    int prc = gen_parse(argc, argv, &a, &a.g, parse_args, kinds, 2, bools, 1, &recipe_file);
+    static const char *const kinds[] = {"autoencoder", "vae"}, *const bools[] = {"--variational"},
+                             *const flags[] = {"--arch", "--latent", "--noise", "--batch-size", "--lr", "--seed"};
+    int prc = gen_parse(argc, argv, &a, &a.g, parse_args, kinds, 2, flags, 6, bools, 1, &recipe_file);
     if (prc) return prc;
     char enc[MN_ARCH_MAX], dec[MN_ARCH_MAX];
     mn_err e;

@@ -176,8 +176,9 @@ int cmd_gan(int argc, char **argv)
 {
     gan_args a;
     mn_safetensors recipe_file;
-    static const char *const kinds[] = {"gan"}, *const bools[] = {"--conditional"};
-    int prc = gen_parse(argc, argv, &a, &a.g, parse_args, kinds, 1, bools, 1, &recipe_file);
+    static const char *const kinds[] = {"gan"}, *const bools[] = {"--conditional"},
+                             *const flags[] = {"--arch", "--latent", "--smooth", "--batch-size", "--lr", "--seed"};
+    int prc = gen_parse(argc, argv, &a, &a.g, parse_args, kinds, 1, flags, 6, bools, 1, &recipe_file);
     if (prc) return prc;
     mn_err e;
     mn_dataset train = {0};

@@ -97,15 +97,16 @@ int gen_prepare(const gen_opts *o)
 
 /* ---- recipe round trip ---------------------------------------------------- */
 
-static int is_bool(const char *flag, const char *const *bools, int n_bools)
+static int one_of(const char *flag, const char *const *list, int n)
 {
-    for (int i = 0; i < n_bools; i++)
-        if (!strcmp(flag, bools[i])) return 1;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(flag, list[i])) return 1;
     return 0;
 }
 
 int gen_recipe_read(const char *path, const char *cmd, const char *const *kinds, int n_kinds,
-                    const char *const *bools, int n_bools, mn_safetensors *file, char **args, int max_args, int *n,
+                    const char *const *flags, int n_flags, const char *const *bools, int n_bools,
+                    mn_safetensors *file, char **args, int max_args, int *n,
                     mn_err *e)
 {
     if (mn_st_read(path, file, e)) return -1;
@@ -125,15 +126,17 @@ int gen_recipe_read(const char *path, const char *cmd, const char *const *kinds,
     for (int i = 0; i < file->n_meta; i++) {
         char *key = file->meta_keys[i], *val = file->meta_vals[i];
         if (strncmp(key, "recipe.", 7)) continue;
-        if (k + 3 > max_args || !key[7]) {
+        /* "recipe.NAME" becomes "--NAME" in place: the file's copy is ours */
+        char *flag = key + 5;
+        flag[0] = flag[1] = '-';
+        int is_bool = one_of(flag, bools, n_bools);
+        if (k + 3 > max_args || (!is_bool && !one_of(flag, flags, n_flags)) ||
+            (is_bool && strcmp(val, "0") && strcmp(val, "1"))) {
             mn_fail(e, "%s: checkpoint recipe is malformed", path);
             mn_st_free(file);
             return -1;
         }
-        /* "recipe.NAME" becomes "--NAME" in place: the file's copy is ours */
-        char *flag = key + 5;
-        flag[0] = flag[1] = '-';
-        if (is_bool(flag, bools, n_bools)) {
+        if (is_bool) {
             if (!strcmp(val, "1")) args[k++] = flag;
         } else {
             args[k++] = flag;
@@ -146,7 +149,8 @@ int gen_recipe_read(const char *path, const char *cmd, const char *const *kinds,
 }
 
 int gen_parse(int argc, char **argv, void *args, gen_opts *g, gen_parse_fn *parse, const char *const *kinds,
-              int n_kinds, const char *const *bools, int n_bools, mn_safetensors *file)
+              int n_kinds, const char *const *flags, int n_flags, const char *const *bools, int n_bools,
+              mn_safetensors *file)
 {
     memset(file, 0, sizeof *file);
     if (parse(argc, argv, args, 1) || gen_opts_check(g)) return EXIT_USAGE;
@@ -156,7 +160,8 @@ int gen_parse(int argc, char **argv, void *args, gen_opts *g, gen_parse_fn *pars
     char *rargs[MAX + 1];
     int n;
     mn_err e;
-    if (gen_recipe_read(resume, cmd, kinds, n_kinds, bools, n_bools, file, rargs, MAX, &n, &e)) return cli_fail(&e);
+    if (gen_recipe_read(resume, cmd, kinds, n_kinds, flags, n_flags, bools, n_bools, file, rargs, MAX, &n, &e))
+        return cli_fail(&e);
     if (parse(n, rargs, args, 1)) {
         fprintf(stderr, "mnist: %s: checkpoint recipe is malformed\n", resume);
         mn_st_free(file);
@@ -331,7 +336,8 @@ int gen_checkpoint_load(const char *path, const gen_part *parts, int n_parts, ge
             goto out;
         }
     }
-    /* all checked: nothing is changed before the file is known good */
+    /* all checked: the optimizers and generators change only when the whole file is good (the
+     * parameters were read first; on an error the run ends anyway) */
     for (int i = 0; i < n_parts; i++) {
         char mname[MN_ST_MAX_NAME], vname[MN_ST_MAX_NAME];
         snprintf(mname, sizeof mname, "opt.%s.m", parts[i].prefix);

@@ -55,11 +55,13 @@ int gen_prepare(const gen_opts *o);
 /* The recipe a checkpoint holds, as argv for the command's own parser:
  * args[0] = cmd, then "--NAME" VALUE for every "recipe.NAME" pair, or just
  * "--NAME" for a boolean flag (one of bools) whose value is "1" (nothing
- * when "0"). The checkpoint's "kind" must be one of kinds. The strings live
+ * when "0"); NAME must be one of flags or bools (a checkpoint cannot pass
+ * --help or any flag outside the recipe). The checkpoint's "kind" must be one of kinds. The strings live
  * in *file until mn_st_free(file); *n gets the count. Returns 0, or -1
  * with e set (and *file freed). */
 int gen_recipe_read(const char *path, const char *cmd, const char *const *kinds, int n_kinds,
-                    const char *const *bools, int n_bools, mn_safetensors *file, char **args, int max_args, int *n,
+                    const char *const *flags, int n_flags, const char *const *bools, int n_bools,
+                    mn_safetensors *file, char **args, int max_args, int *n,
                     mn_err *e);
 
 /* A command's parser: argv into *args (from its defaults when init, else
@@ -71,7 +73,8 @@ typedef int gen_parse_fn(int argc, char **argv, void *args, int init);
  * line on top, refusing recipe flags with --resume. g is the gen_opts
  * inside args. Returns 0, EXIT_USAGE or 1 (a file error, printed). */
 int gen_parse(int argc, char **argv, void *args, gen_opts *g, gen_parse_fn *parse, const char *const *kinds,
-              int n_kinds, const char *const *bools, int n_bools, mn_safetensors *file);
+              int n_kinds, const char *const *flags, int n_flags, const char *const *bools, int n_bools,
+              mn_safetensors *file);
 
 /* ---- where a run is -------------------------------------------------------- */
 
