@@ -59,6 +59,15 @@ expect 0 "$MNIST" generate gan.bin --png g.png --digit 3 --count 5
 check "generate draws 5" grep -q "(5 digits)" out.txt
 expect 0 "$MNIST" generate gan.bin --png g.png
 check "generate: a row per class" grep -q "(100 digits)" out.txt
+# PNG width is bytes 16-19 of the file (IHDR): 10 per row at 28 px + 2 px gaps, whether
+# the grid is a row per class (10 each) or, with 100 per class, ten rows of --cols' 10
+png_w() { od -An -tu1 -j16 -N4 "$1" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }'; }
+w10=$(png_w g.png)
+expect 0 "$MNIST" generate gan.bin --png g100.png --count 100
+check "generate --count 100 per class: 1000 digits" grep -q "(1000 digits)" out.txt
+check "generate --count 100 per class: rows of 10, not 100 ($w10 vs $(png_w g100.png))" test "$(png_w g100.png)" = "$w10"
+expect 0 "$MNIST" generate gan.bin --png g5.png --count 100 --cols 5
+check "generate: --cols wins ($(png_w g5.png) < $w10)" test "$(png_w g5.png)" -lt "$w10"
 expect 2 "$MNIST" generate gan.bin --png g.png --digit 10
 "$MNIST" generate gan.bin --png a.png --seed 9 >/dev/null && "$MNIST" generate gan.bin --png b.png --seed 9 >/dev/null
 check "generate: same seed, same picture" cmp -s a.png b.png

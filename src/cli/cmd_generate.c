@@ -22,7 +22,7 @@ static const char help[] =
     "  --png FILE      the picture (required)\n"
     "  --count N       digits to draw (default 100; a conditional GAN: per class without --digit)\n"
     "  --digit D       a conditional GAN: draw only class D\n"
-    "  --cols C        digits per row (default 10)\n"
+    "  --cols C        digits per row (default 10; a conditional GAN with up to 20 per class: a row per class)\n"
     "  --seed N        the noise's seed (default 1)\n"
     "  --classify CLF  score the digits with a classifier model file: the share it puts in the\n"
     "                  class asked for (a conditional GAN), or, for a VAE, in the class whose centre\n"
@@ -112,6 +112,7 @@ int cmd_generate(int argc, char **argv)
 {
     const char *model = NULL, *png = NULL, *clf = NULL, *data = NULL;
     long count = -1, digit = -1, cols = 10;
+    int cols_given = 0;
     uint64_t seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i], *v;
@@ -129,6 +130,7 @@ int cmd_generate(int argc, char **argv)
             if (r < 0 || cli_int("generate", "--digit", v, 0, 255, &digit)) return EXIT_USAGE;
         } else if (OPT("--cols")) {
             if (r < 0 || cli_int("generate", "--cols", v, 1, 1000, &cols)) return EXIT_USAGE;
+            cols_given = 1;
         } else if (OPT("--classify")) {
             if (r < 0) return EXIT_USAGE;
             clf = v;
@@ -210,8 +212,10 @@ int cmd_generate(int argc, char **argv)
         }
         done += B;
     }
-    int per_row = K && digit < 0 ? per_class : (int)cols;
-    if (per_row > 100) per_row = (int)cols;
+    /* A conditional grid gives each class its own row when the rows stay short;
+     * with more per class, each class fills whole rows of --cols (classes stay
+     * apart when per_class is a multiple of it). An explicit --cols always wins. */
+    int per_row = K && digit < 0 && !cols_given && per_class <= 20 ? per_class : (int)cols;
     if (mn_draw_digit_grid(png, img, n, rows, colsz, per_row, 2, NULL, &e)) {
         cli_fail(&e);
         goto out;
