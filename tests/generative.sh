@@ -48,6 +48,7 @@ check "latent grid drawn" is_png grid.png
 check "latent scatter drawn" is_png sc.png
 expect 0 "$MNIST" generate vae.bin --png v.png --count 12 --seed 4
 check "VAE samples drawn" is_png v.png
+check "the VAE file records its epochs" sh -c 'head -c 4096 vae.bin | grep -aq "\"epochs\":\"1\""'
 expect 2 "$MNIST" generate vae.bin --png v.png --digit 3     # not conditional
 
 # --- conditional GAN -------------------------------------------------------
@@ -55,6 +56,7 @@ expect 0 "$MNIST" gan --conditional --epochs 1 --batch-size 32 --data data --png
 check "gan reports both losses" grep -q "d_loss: .* g_loss: " out.txt
 check "gan: Keras's epoch lines" grep -qE '^16/16 \[=+\] - [0-9]+s [0-9]+(s|ms|us)/step - d_loss: ' out.txt
 check "samples drawn" is_png s.png
+check "the gan file records its epochs and recipe" sh -c 'head -c 4096 gan.bin | grep -aq "\"epochs\":\"1\"" && head -c 4096 gan.bin | grep -aq "\"recipe.arch\":\"dense\""'
 expect 0 "$MNIST" generate gan.bin --png g.png --digit 3 --count 5
 check "generate draws 5" grep -q "(5 digits)" out.txt
 expect 0 "$MNIST" generate gan.bin --png g.png

@@ -152,7 +152,7 @@ static int finish_args(ae_args *a)
 /* The recipe as "recipe.<flag>" metadata: what --resume reads back. */
 /* and the final file's metadata (kind, latent, seed), so that `mnist generate`
  * draws from a VAE's checkpoint too */
-enum { R_ARCH, R_LATENT, R_NOISE, R_VAR, R_BATCH, R_LR, R_SEED, R_KIND, R_MLATENT, R_MSEED, R_N };
+enum { R_ARCH, R_LATENT, R_NOISE, R_VAR, R_BATCH, R_LR, R_SEED, R_KIND, R_MLATENT, R_MSEED, R_EPOCHS, R_N };
 typedef struct {
     const char *keys[R_N], *vals[R_N];
     char buf[R_N][40];
@@ -161,7 +161,7 @@ typedef struct {
 static void recipe_of(const ae_args *a, ae_recipe *r)
 {
     static const char *const keys[R_N] = {"recipe.arch", "recipe.latent", "recipe.noise", "recipe.variational",
-                                          "recipe.batch-size", "recipe.lr", "recipe.seed", "kind", "latent", "seed"};
+                                          "recipe.batch-size", "recipe.lr", "recipe.seed", "kind", "latent", "seed", "epochs"};
     for (int i = 0; i < R_N; i++) r->keys[i] = keys[i], r->vals[i] = r->buf[i];
     r->vals[R_ARCH] = a->arch;
     snprintf(r->buf[R_LATENT], 40, "%ld", a->latent);
@@ -173,6 +173,7 @@ static void recipe_of(const ae_args *a, ae_recipe *r)
     r->vals[R_KIND] = a->variational ? "vae" : "autoencoder";
     snprintf(r->buf[R_MLATENT], 40, "%ld", a->latent);
     snprintf(r->buf[R_MSEED], 40, "%llu", (unsigned long long)a->g.seed);
+    snprintf(r->buf[R_EPOCHS], 40, "%ld", (long)a->g.epochs);
 }
 
 /* The encoder and decoder strings of a preset or of "ENC/DEC". */
@@ -344,7 +345,7 @@ int cmd_autoencode(int argc, char **argv)
     }
     const mn_model *models[] = {&ae.enc, &ae.dec};
     const char *prefixes[] = {MN_AE_ENCODER, MN_AE_DECODER};
-    if (mn_models_save(a.g.output, models, prefixes, 2, NULL, 0, r.keys + R_KIND, r.vals + R_KIND, R_N - R_KIND,
+    if (mn_models_save(a.g.output, models, prefixes, 2, NULL, 0, r.keys, r.vals, R_N,
                        &e)) {
         cli_fail(&e);
         goto out;

@@ -88,7 +88,7 @@ static int parse_args(int argc, char **argv, void *args, int init)
 /* The recipe as "recipe.<flag>" metadata: what --resume reads back. */
 /* and the final file's metadata (kind, latent, conditional_classes, seed), so
  * that `mnist generate` draws from a checkpoint too */
-enum { R_ARCH, R_LATENT, R_SMOOTH, R_COND, R_BATCH, R_LR, R_SEED, R_KIND, R_MLATENT, R_MCLASSES, R_MSEED, R_N };
+enum { R_ARCH, R_LATENT, R_SMOOTH, R_COND, R_BATCH, R_LR, R_SEED, R_KIND, R_MLATENT, R_MCLASSES, R_MSEED, R_EPOCHS, R_N };
 typedef struct {
     const char *keys[R_N], *vals[R_N];
     char buf[R_N][40];
@@ -98,7 +98,7 @@ static void recipe_of(const gan_args *a, int n_classes, gan_recipe *r)
 {
     static const char *const keys[R_N] = {"recipe.arch", "recipe.latent", "recipe.smooth", "recipe.conditional",
                                           "recipe.batch-size", "recipe.lr", "recipe.seed", "kind", "latent",
-                                          "conditional_classes", "seed"};
+                                          "conditional_classes", "seed", "epochs"};
     for (int i = 0; i < R_N; i++) r->keys[i] = keys[i], r->vals[i] = r->buf[i];
     r->vals[R_ARCH] = a->arch;
     snprintf(r->buf[R_LATENT], 40, "%ld", a->latent);
@@ -111,6 +111,7 @@ static void recipe_of(const gan_args *a, int n_classes, gan_recipe *r)
     snprintf(r->buf[R_MLATENT], 40, "%ld", a->latent);
     snprintf(r->buf[R_MCLASSES], 40, "%d", n_classes);
     snprintf(r->buf[R_MSEED], 40, "%llu", (unsigned long long)a->g.seed);
+    snprintf(r->buf[R_EPOCHS], 40, "%ld", (long)a->g.epochs);
 }
 
 /* Generator and discriminator strings, and the image shape the
@@ -328,7 +329,7 @@ int cmd_gan(int argc, char **argv)
     }
     const mn_model *models[] = {&gan.g, &gan.d};
     const char *prefixes[] = {MN_GAN_GENERATOR, MN_GAN_DISCRIMINATOR};
-    if (mn_models_save(a.g.output, models, prefixes, 2, NULL, 0, r.keys + R_KIND, r.vals + R_KIND, R_N - R_KIND,
+    if (mn_models_save(a.g.output, models, prefixes, 2, NULL, 0, r.keys, r.vals, R_N,
                        &e)) {
         cli_fail(&e);
         goto out;
